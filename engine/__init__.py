@@ -1,0 +1,1 @@
+"""Connect Four engine: the rules and the solver, in pure standard-library Python."""

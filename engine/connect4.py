@@ -1,0 +1,344 @@
+"""Connect Four rules: a mutable board that validates moves, detects wins and draws, and undoes.
+
+The contract of the websockets tutorial's ``connect4.py`` stays recognisable (``PLAYER1``,
+``PLAYER2``, ``Connect4.play(player, column) -> row``, ``.moves``, ``.winner``), extended the
+python-chess way: an :class:`Outcome` with the winning cells, :meth:`Connect4.undo`, and the
+solver notation ("4453", columns 1..7) with :meth:`Connect4.from_moves` / :meth:`Connect4.moves_str`.
+
+Columns are 0..6 from the left and rows 0..5 from the bottom in this API; only the notation
+counts columns from 1, as the solver test sets do.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NamedTuple
+
+__all__ = [
+    "COLUMNS",
+    "PLAYER1",
+    "PLAYER2",
+    "ROWS",
+    "ColumnFullError",
+    "Connect4",
+    "Connect4Error",
+    "GameOverError",
+    "IllegalMoveError",
+    "InvalidColumnError",
+    "InvalidPositionError",
+    "Move",
+    "NotYourTurnError",
+    "NothingToUndoError",
+    "Outcome",
+    "Player",
+    "Termination",
+    "UnknownPlayerError",
+]
+
+COLUMNS = 7
+ROWS = 6
+# One spare bit on top of each column keeps shifted lines from wrapping into the next column.
+_STRIDE = ROWS + 1
+_DIRECTIONS = (1, _STRIDE, _STRIDE - 1, _STRIDE + 1)  # vertical, horizontal, both diagonals
+
+
+class Player(enum.StrEnum):
+    """A side: its value is the colour the tutorial uses on the wire."""
+
+    RED = "red"
+    YELLOW = "yellow"
+
+    @property
+    def other(self) -> Player:
+        """The opponent."""
+        return Player.YELLOW if self is Player.RED else Player.RED
+
+
+PLAYER1 = Player.RED
+PLAYER2 = Player.YELLOW
+
+
+class Connect4Error(Exception):
+    """Root of the engine's errors.
+
+    Connect4Error
+    ├── IllegalMoveError (ValueError)
+    │   ├── UnknownPlayerError
+    │   ├── NotYourTurnError
+    │   ├── InvalidColumnError
+    │   ├── ColumnFullError
+    │   └── GameOverError
+    ├── NothingToUndoError (ValueError)
+    └── InvalidPositionError (ValueError)
+
+    Every message is a sentence a player can read as it is.
+    """
+
+
+class IllegalMoveError(Connect4Error, ValueError):
+    """A move the rules refuse."""
+
+
+class UnknownPlayerError(IllegalMoveError):
+    """The mover is neither red nor yellow."""
+
+    def __init__(self, player: object) -> None:
+        super().__init__(f"There is no player {player!r}; the players are red and yellow.")
+
+
+class NotYourTurnError(IllegalMoveError):
+    """The player tried to move while it is the opponent's turn."""
+
+    def __init__(self) -> None:
+        super().__init__("It isn't your turn.")
+
+
+class InvalidColumnError(IllegalMoveError):
+    """The column is not an integer from 0 to 6."""
+
+    def __init__(self, column: object) -> None:
+        super().__init__(f"There is no column {column!r}; columns are numbered 0 to {COLUMNS - 1}.")
+
+
+class ColumnFullError(IllegalMoveError):
+    """The column already holds six discs."""
+
+    def __init__(self) -> None:
+        super().__init__("This slot is full.")
+
+
+class GameOverError(IllegalMoveError):
+    """The game has been won or drawn."""
+
+    def __init__(self) -> None:
+        super().__init__("The game is over.")
+
+
+class NothingToUndoError(Connect4Error, ValueError):
+    """Undo was asked for on an empty board."""
+
+    def __init__(self) -> None:
+        super().__init__("There is no move to undo.")
+
+
+class InvalidPositionError(Connect4Error, ValueError):
+    """A position string that is not a legal sequence of moves."""
+
+
+class Move(NamedTuple):
+    """A disc played: who, in which column, and the row where it landed."""
+
+    player: Player
+    column: int
+    row: int
+
+
+class Termination(enum.Enum):
+    """How a game ended."""
+
+    WIN = "win"
+    DRAW = "draw"
+
+
+Cell = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The end of a game: a win with its winner and every cell of every four made, or a draw."""
+
+    termination: Termination
+    winner: Player | None = None
+    cells: frozenset[Cell] = frozenset()
+
+    def result(self) -> str:
+        """The sentence the tutorial shows at the end."""
+        if self.winner is None:
+            return "The game is a draw."
+        return f"Player {self.winner} wins!"
+
+
+def _bit(column: int, row: int) -> int:
+    return 1 << (column * _STRIDE + row)
+
+
+def _has_four(bitboard: int) -> bool:
+    for shift in _DIRECTIONS:
+        pairs = bitboard & (bitboard >> shift)
+        if pairs & (pairs >> 2 * shift):
+            return True
+    return False
+
+
+class Connect4:
+    """A game of Connect Four: red moves first, then the players alternate.
+
+    >>> game = Connect4()
+    >>> game.play("red", 3)
+    0
+    >>> game.moves_str()
+    '4'
+    """
+
+    def __init__(self) -> None:
+        self._discs: dict[Player, int] = {Player.RED: 0, Player.YELLOW: 0}
+        self._heights = [0] * COLUMNS
+        self._moves: list[Move] = []
+        self._outcome: Outcome | None = None
+
+    # -- state -----------------------------------------------------------------------------
+
+    @property
+    def moves(self) -> list[Move]:
+        """The moves played so far, oldest first (a copy)."""
+        return list(self._moves)
+
+    @property
+    def last_move(self) -> Move | None:
+        """The most recent move, if any."""
+        return self._moves[-1] if self._moves else None
+
+    @property
+    def turn(self) -> Player:
+        """The player whose turn it is (after the end: who would have been next)."""
+        return PLAYER1 if len(self._moves) % 2 == 0 else PLAYER2
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """How the game ended, or ``None`` while it goes on."""
+        return self._outcome
+
+    @property
+    def winner(self) -> Player | None:
+        """The winner, or ``None`` while nobody has four in a row (including a draw)."""
+        return self._outcome.winner if self._outcome else None
+
+    @property
+    def is_over(self) -> bool:
+        """True once the game is won or drawn."""
+        return self._outcome is not None
+
+    def cell(self, row: int, column: int) -> Player | None:
+        """The player whose disc is at ``(row, column)``, or ``None`` if it is empty."""
+        bit = _bit(column, row)
+        for player, discs in self._discs.items():
+            if discs & bit:
+                return player
+        return None
+
+    def landing_row(self, column: int) -> int | None:
+        """The row a disc dropped in ``column`` would land in, or ``None`` if it is full."""
+        height = self._heights[_checked_column(column)]
+        return height if height < ROWS else None
+
+    def legal_columns(self) -> list[int]:
+        """The columns that accept a disc now (none once the game is over)."""
+        if self._outcome:
+            return []
+        return [column for column in range(COLUMNS) if self._heights[column] < ROWS]
+
+    # -- moves -----------------------------------------------------------------------------
+
+    def play(self, player: str, column: int) -> int:
+        """Drop ``player``'s disc in ``column`` and return the row where it lands.
+
+        Raises a subclass of :class:`IllegalMoveError` (and so of :class:`ValueError`) when the
+        game is over, the player is unknown or not on turn, or the column is invalid or full.
+        """
+        if self._outcome is not None:
+            raise GameOverError
+        try:
+            mover = Player(player)
+        except ValueError:
+            raise UnknownPlayerError(player) from None
+        if mover is not self.turn:
+            raise NotYourTurnError
+        column = _checked_column(column)
+        row = self._heights[column]
+        if row >= ROWS:
+            raise ColumnFullError
+
+        self._heights[column] = row + 1
+        self._discs[mover] |= _bit(column, row)
+        self._moves.append(Move(mover, column, row))
+        if _has_four(self._discs[mover]):
+            self._outcome = Outcome(Termination.WIN, mover, _lines_through(self._discs[mover], column, row))
+        elif len(self._moves) == COLUMNS * ROWS:
+            self._outcome = Outcome(Termination.DRAW)
+        return row
+
+    def undo(self) -> Move:
+        """Take back the last move and return it; a finished game goes on again."""
+        if not self._moves:
+            raise NothingToUndoError
+        move = self._moves.pop()
+        self._heights[move.column] -= 1
+        self._discs[move.player] &= ~_bit(move.column, move.row)
+        self._outcome = None
+        return move
+
+    # -- notation --------------------------------------------------------------------------
+
+    @classmethod
+    def from_moves(cls, position: str) -> Connect4:
+        """Replay a position in solver notation: the columns played, 1..7, red first ("4453")."""
+        game = cls()
+        for index, char in enumerate(position, start=1):
+            if char not in "1234567":
+                raise InvalidPositionError(
+                    f"Move {index} of {position!r} is {char!r}; moves are the digits 1 to 7."
+                )
+            try:
+                game.play(game.turn, int(char) - 1)
+            except IllegalMoveError as exc:
+                raise InvalidPositionError(f"Move {index} of {position!r} is illegal: {exc}") from None
+        return game
+
+    def moves_str(self) -> str:
+        """The moves in solver notation, the inverse of :meth:`from_moves`."""
+        return "".join(str(move.column + 1) for move in self._moves)
+
+    def copy(self) -> Connect4:
+        """An independent game in the same position."""
+        return Connect4.from_moves(self.moves_str())
+
+    def __repr__(self) -> str:
+        return f"Connect4.from_moves({self.moves_str()!r})"
+
+    def __str__(self) -> str:
+        symbols = {Player.RED: "R", Player.YELLOW: "Y", None: "."}
+        rows = (
+            " ".join(symbols[self.cell(row, column)] for column in range(COLUMNS))
+            for row in reversed(range(ROWS))
+        )
+        return "\n".join([*rows, " ".join(str(column + 1) for column in range(COLUMNS))])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Connect4):
+            return NotImplemented
+        return self._moves == other._moves
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+
+def _checked_column(column: object) -> int:
+    # bool is an int subclass, and "3" or 3.0 are a client's mistakes, not columns.
+    if type(column) is not int or not 0 <= column < COLUMNS:
+        raise InvalidColumnError(column)
+    return column
+
+
+def _lines_through(discs: int, column: int, row: int) -> frozenset[Cell]:
+    """Every cell of every run of four or more of ``discs`` through ``(column, row)``."""
+    cells: set[Cell] = set()
+    for d_column, d_row in ((0, 1), (1, 0), (1, -1), (1, 1)):
+        run = [(row, column)]
+        for sign in (1, -1):
+            c, r = column + sign * d_column, row + sign * d_row
+            while 0 <= c < COLUMNS and 0 <= r < ROWS and discs & _bit(c, r):
+                run.append((r, c))
+                c, r = c + sign * d_column, r + sign * d_row
+        if len(run) >= 4:
+            cells.update(run)
+    return frozenset(cells)

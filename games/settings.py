@@ -1,0 +1,51 @@
+"""The app's configuration, read once from the environment."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["Settings", "SettingsError"]
+
+log = logging.getLogger(__name__)
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the app cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything ``python main.py`` can be told through environment variables."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+    storage_secret: str = ""
+    storage_secret_is_random: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read HOST, PORT, LOG_LEVEL and STORAGE_SECRET; unset ones keep their defaults."""
+        env = os.environ if env is None else env
+        port_text = env.get("PORT", str(cls.port))
+        try:
+            port = int(port_text)
+        except ValueError:
+            raise SettingsError(f"PORT must be a number from 1 to 65535, not {port_text!r}.") from None
+        if not 0 <= port <= 65535:
+            raise SettingsError(f"PORT must be a number from 1 to 65535, not {port_text!r}.")
+        level = env.get("LOG_LEVEL", cls.log_level).upper()
+        if level not in logging.getLevelNamesMapping():
+            raise SettingsError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, not {level!r}.")
+        secret = env.get("STORAGE_SECRET", "")
+        return cls(
+            host=env.get("HOST", cls.host),
+            port=port,
+            log_level=level,
+            storage_secret=secret or secrets.token_urlsafe(32),
+            storage_secret_is_random=not secret,
+        )

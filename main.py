@@ -1,0 +1,55 @@
+"""Connect Four on NiceGUI: ``python main.py`` serves the game (HOST, PORT, LOG_LEVEL, STORAGE_SECRET)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+from nicegui import ui
+
+from games.settings import Settings, SettingsError
+from ui.app import setup
+from ui.theme import Theme
+
+log = logging.getLogger("connect4")
+
+# The look of every page: edit it here, e.g. Theme(red="#d81b60", board="#263238", disc_size=72).
+THEME = Theme()
+
+
+def main() -> None:
+    """Read the environment, build the app and serve it until SIGINT or SIGTERM."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        sys.exit(f"connect4: {exc}")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("games").setLevel(settings.log_level)
+    if settings.storage_secret_is_random:
+        log.warning(
+            "STORAGE_SECRET is not set: using a random one, so player sessions will not survive a restart."
+        )
+    setup(THEME)
+    # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
+    # found; this one lets the process end with status 0 instead of dying by the signal.
+    signal.signal(signal.SIGTERM, _stopped)
+    ui.run(
+        host=settings.host,
+        port=settings.port,
+        title="Connect Four",
+        storage_secret=settings.storage_secret,
+        reload=False,
+        show=False,
+        favicon="🔴",
+        uvicorn_logging_level=settings.log_level.lower(),
+    )
+
+
+def _stopped(signum: int, _frame: FrameType | None) -> None:
+    log.info("stopped by %s", signal.Signals(signum).name)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The NiceGUI pages: everything a player sees, in Python."""
