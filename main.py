@@ -28,9 +28,7 @@ def main() -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("games").setLevel(settings.log_level)
     if settings.storage_secret_is_random:
-        log.warning(
-            "STORAGE_SECRET is not set: using a random one, so player sessions will not survive a restart."
-        )
+        log.warning("STORAGE_SECRET is not set: using a random one, so player sessions will not survive a restart.")
     setup(THEME)
     # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
     # found; this one lets the process end with status 0 instead of dying by the signal.

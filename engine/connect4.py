@@ -286,9 +286,7 @@ class Connect4:
         game = cls()
         for index, char in enumerate(position, start=1):
             if char not in "1234567":
-                raise InvalidPositionError(
-                    f"Move {index} of {position!r} is {char!r}; moves are the digits 1 to 7."
-                )
+                raise InvalidPositionError(f"Move {index} of {position!r} is {char!r}; moves are the digits 1 to 7.")
             try:
                 game.play(game.turn, int(char) - 1)
             except IllegalMoveError as exc:
@@ -308,10 +306,7 @@ class Connect4:
 
     def __str__(self) -> str:
         symbols = {Player.RED: "R", Player.YELLOW: "Y", None: "."}
-        rows = (
-            " ".join(symbols[self.cell(row, column)] for column in range(COLUMNS))
-            for row in reversed(range(ROWS))
-        )
+        rows = (" ".join(symbols[self.cell(row, column)] for column in range(COLUMNS)) for row in reversed(range(ROWS)))
         return "\n".join([*rows, " ".join(str(column + 1) for column in range(COLUMNS))])
 
     def __eq__(self, other: object) -> bool:

@@ -38,9 +38,7 @@ def test_a_random_storage_secret_is_announced(tmp_path: Path) -> None:
 
 def test_a_bad_port_is_a_clear_error_not_a_traceback() -> None:
     env = {"PATH": "/usr/bin:/bin", "PORT": "eighty"}
-    result = subprocess.run(
-        [sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip() == "connect4: PORT must be a number from 1 to 65535, not 'eighty'."
 
@@ -50,9 +48,7 @@ def test_settings_defaults_and_environment() -> None:
     assert (default.host, default.port, default.log_level) == ("127.0.0.1", 8080, "INFO")
     assert default.storage_secret_is_random
     assert len(default.storage_secret) >= 32
-    custom = Settings.from_env(
-        {"HOST": "0.0.0.0", "PORT": "9000", "LOG_LEVEL": "debug", "STORAGE_SECRET": "x"}
-    )
+    custom = Settings.from_env({"HOST": "0.0.0.0", "PORT": "9000", "LOG_LEVEL": "debug", "STORAGE_SECRET": "x"})
     assert (custom.host, custom.port, custom.log_level, custom.storage_secret) == (
         "0.0.0.0",
         9000,

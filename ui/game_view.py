@@ -36,9 +36,7 @@ class GameView:
     ) -> None:
         self.session = session
         self._status_text = status
-        self.status = (
-            ui.label(status(session.board)).classes("c4-status").props('aria-live="polite"').mark("status")
-        )
+        self.status = ui.label(status(session.board)).classes("c4-status").props('aria-live="polite"').mark("status")
         self.board = BoardView(session.board, on_column or self.play)
         unsubscribe = session.subscribe(self._on_event)
         ui.context.client.on_delete(unsubscribe)

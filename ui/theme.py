@@ -99,9 +99,7 @@ def frame(title: str) -> Iterator[None]:
     # None follows the system setting until the player picks a side; the choice follows the browser.
     dark = ui.dark_mode(None).bind_value(app.storage.user, "dark")
     with ui.header().classes("items-center justify-between px-4 py-2"):
-        ui.link("Connect Four", "/").classes("text-xl font-bold text-white no-underline").props(
-            'aria-label="Home"'
-        )
+        ui.link("Connect Four", "/").classes("text-xl font-bold text-white no-underline").props('aria-label="Home"')
         ui.button(icon="dark_mode", on_click=lambda: dark.set_value(not dark.value)).props(
             'flat round color=white aria-label="Toggle dark mode"'
         )

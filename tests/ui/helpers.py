@@ -56,7 +56,8 @@ def element_of(user: User, marker: str) -> int:
 
 
 def status(user: User) -> str:
-    return str(user.find(marker="status").elements.pop().text)
+    (label,) = user.find(kind=ui.label, marker="status").elements
+    return str(label.text)
 
 
 @contextmanager
