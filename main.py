@@ -29,7 +29,7 @@ def main() -> None:
     logging.getLogger("games").setLevel(settings.log_level)
     if settings.storage_secret_is_random:
         log.warning("STORAGE_SECRET is not set: using a random one, so player sessions will not survive a restart.")
-    setup(THEME)
+    setup(settings, THEME)
     # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
     # found; this one lets the process end with status 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _stopped)

@@ -139,6 +139,7 @@ class Termination(enum.Enum):
 
     WIN = "win"
     DRAW = "draw"
+    RESIGNATION = "resignation"  # never produced by the board itself; for callers that track resignation
 
 
 Cell = tuple[int, int]
@@ -146,7 +147,7 @@ Cell = tuple[int, int]
 
 @dataclass(frozen=True)
 class Outcome:
-    """The end of a game: a win with its winner and every cell of every four made, or a draw."""
+    """The end of a game: a win with its winner and every cell of every four made, a draw, or a resignation."""
 
     termination: Termination
     winner: Player | None = None

@@ -26,6 +26,8 @@ class Settings:
     log_level: str = "INFO"
     storage_secret: str = ""
     storage_secret_is_random: bool = False
+    game_ttl: float = 7 * 24 * 3600
+    """Seconds after its last change that a game is deleted (GAME_TTL)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +43,13 @@ class Settings:
         level = env.get("LOG_LEVEL", cls.log_level).upper()
         if level not in logging.getLevelNamesMapping():
             raise SettingsError(f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, not {level!r}.")
+        ttl_text = env.get("GAME_TTL", str(cls.game_ttl))
+        try:
+            game_ttl = float(ttl_text)
+        except ValueError:
+            raise SettingsError(f"GAME_TTL must be a number of seconds, not {ttl_text!r}.") from None
+        if not game_ttl > 0:
+            raise SettingsError(f"GAME_TTL must be a number of seconds, not {ttl_text!r}.")
         secret = env.get("STORAGE_SECRET", "")
         return cls(
             host=env.get("HOST", cls.host),
@@ -48,4 +57,5 @@ class Settings:
             log_level=level,
             storage_secret=secret or secrets.token_urlsafe(32),
             storage_secret_is_random=not secret,
+            game_ttl=game_ttl,
         )

@@ -95,7 +95,9 @@ def app_server(tmp_path: Path) -> Iterator[AppServer]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running while it is open, which the
+# async NiceGUI tests of other modules must not find.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     """Debian's Chromium driven by Playwright (Playwright's own browser download does not work here)."""
     if not CHROMIUM.exists():

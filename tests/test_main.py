@@ -67,7 +67,7 @@ def test_settings_refuse_bad_values(env: dict[str, str]) -> None:
 async def test_debug_logging_records_every_move(user: User, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="games")
     await user.open("/local")
-    play(user, "45")
+    await play(user, "45")
     moves = [r.getMessage() for r in caplog.records if "plays column" in r.getMessage()]
     assert len(moves) == 2
     assert "red plays column 4 (row 1)" in moves[0]

@@ -1,21 +1,52 @@
-"""Wires the pages, the theme and the health check into NiceGUI's app."""
+"""Wires the store, the game hub, the pages, the theme and the health check into NiceGUI's app."""
 
 from __future__ import annotations
 
-from fastapi.responses import PlainTextResponse
-from nicegui import app, ui
+import asyncio
+import contextlib
+import logging
 
+from fastapi.responses import PlainTextResponse
+from nicegui import app, background_tasks, ui
+
+from games.hub import GameHub
+from games.settings import Settings
+from games.store import MemoryStore, Store
 from ui import pages
 from ui.theme import Theme
 
 __all__ = ["setup"]
 
+log = logging.getLogger(__name__)
 
-def setup(theme: Theme | None = None) -> None:
-    """Register everything on NiceGUI's app; ``theme`` sets the look (the default one if omitted)."""
+
+def setup(settings: Settings | None = None, theme: Theme | None = None, store: Store | None = None) -> GameHub:
+    """Register everything on NiceGUI's app and return the hub that holds the games."""
+    settings = settings or Settings()
+    hub = GameHub(store or MemoryStore())
     ui.add_css((theme or Theme()).css(), shared=True)
-    pages.register()
+    pages.register(hub)
+
+    async def clean_up_forever() -> None:
+        while True:
+            await asyncio.sleep(min(60.0, settings.game_ttl / 4))
+            try:
+                await hub.cleanup(settings.game_ttl)
+            except Exception:
+                log.exception("cleaning up idle games failed; trying again later")
+
+    async def start() -> None:
+        await hub.start()
+        background_tasks.create(clean_up_forever(), name="clean up idle games")
+
+    app.on_startup(start)
+    app.on_shutdown(hub.close)
 
     @app.get("/healthz", response_class=PlainTextResponse)
-    def healthz() -> str:
-        return "OK"
+    async def healthz() -> PlainTextResponse:
+        with contextlib.suppress(Exception):
+            if await hub.store.ping():
+                return PlainTextResponse("OK")
+        return PlainTextResponse("store unavailable", status_code=503)
+
+    return hub

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from nicegui import ui
+from nicegui.events import KeyEventArguments
 
 from engine.connect4 import COLUMNS, ROWS, Connect4, Move, Player
-from games.session import GameEvent, MovePlayed, MoveUndone, NewGame
+from games.hub import GameEvent, MovePlayed, MoveUndone, NewGame
 
 __all__ = ["BoardView", "cell_label"]
 
@@ -27,7 +28,7 @@ class BoardView:
     what a click hoped for.
     """
 
-    def __init__(self, board: Connect4, on_column: Callable[[int], None]) -> None:
+    def __init__(self, board: Connect4, on_column: Callable[[int], Awaitable[None] | None]) -> None:
         self._on_column = on_column
         self._cells: list[list[ui.element]] = []  # [column][row]
         self._last: tuple[int, int] | None = None
@@ -56,11 +57,12 @@ class BoardView:
         ui.keyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
         self.show(board)
 
-    def _on_key(self, event: ui.keyboard.KeyEventArguments) -> None:  # type: ignore[name-defined]
+    def _on_key(self, event: KeyEventArguments) -> Awaitable[None] | None:
         # The key's name, not its code, so the number row and the keypad both work.
         name = event.key.name
         if event.action.keydown and not event.action.repeat and name in _COLUMN_KEYS:
-            self._on_column(int(name) - 1)
+            return self._on_column(int(name) - 1)  # NiceGUI awaits what a handler returns
+        return None
 
     def cell(self, row: int, column: int) -> ui.element:
         """The element of one cell (rows and columns from 0)."""

@@ -1,67 +1,122 @@
-"""A game on a page: the board, the status line and the notifications, kept in step with a session."""
+"""A game on a page: board, status line, players and notifications, kept in step with a live game."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 
 from nicegui import ui
 
-from engine.connect4 import Connect4, IllegalMoveError
-from games.session import GameEvent, GameSession, MovePlayed
+from engine.connect4 import Connect4Error, Player, Termination
+from games.errors import GameError, StoreUnavailableError
+from games.hub import GameChanged, GameEvent, GameHub, LiveGame, MovePlayed, NewGame
+from games.model import Mode, Role
 from ui.board import BoardView
 
-__all__ = ["GameView", "hot_seat_status"]
+__all__ = ["GameView", "status_text"]
+
+log = logging.getLogger(__name__)
 
 
-def hot_seat_status(board: Connect4) -> str:
-    """The status line when both players share the screen."""
-    if board.outcome:
-        return board.outcome.result()
-    return f"{board.turn.capitalize()}'s turn"
+def status_text(live: LiveGame, role: Role) -> str:
+    """The status line as ``role`` sees it: whose turn, from the viewer's side, or the result."""
+    record, board = live.record, live.board
+    outcome = live.outcome
+    if outcome is not None:
+        if outcome.termination is Termination.RESIGNATION and outcome.winner:
+            return f"{outcome.winner.other.capitalize()} resigned. {outcome.result()}"
+        return outcome.result()
+    if not record.started:
+        return "Waiting for an opponent to join"
+    turn = board.turn
+    if role in (Role.RED, Role.YELLOW):
+        return "Your turn" if turn in role.players else f"Waiting for {turn}"
+    if record.mode is Mode.COMPUTER and record.seat(turn) != "computer" and role is not Role.SPECTATOR:
+        return "Your turn"
+    return f"{turn.capitalize()}'s turn"
 
 
 class GameView:
-    """Shows one session in this browser and sends this browser's moves to it.
+    """Shows one live game in this browser as ``role`` and sends this browser's actions to the hub.
 
-    It listens to the session for as long as the page lives, so moves made elsewhere
-    (another browser, the computer) show up here just like local ones.
+    It listens to the game for as long as the page lives, so changes made elsewhere (another
+    browser, another server, the computer) show up here just like this browser's own.
     """
 
-    def __init__(
-        self,
-        session: GameSession,
-        *,
-        status: Callable[[Connect4], str] = hot_seat_status,
-        on_column: Callable[[int], None] | None = None,
-    ) -> None:
-        self.session = session
-        self._status_text = status
-        self.status = ui.label(status(session.board)).classes("c4-status").props('aria-live="polite"').mark("status")
-        self.board = BoardView(session.board, on_column or self.play)
-        unsubscribe = session.subscribe(self._on_event)
-        ui.context.client.on_delete(unsubscribe)
+    def __init__(self, hub: GameHub, live: LiveGame, role: Role, identity: str) -> None:
+        self.hub = hub
+        self.live = live
+        self.role = role
+        self.identity = identity
+        self._on_change: list[Callable[[GameEvent], None]] = []
+        self.status = (
+            ui.label(status_text(live, role))
+            .classes("c4-status text-center")
+            .props('aria-live="polite"')
+            .mark("status")
+        )
+        self.board = BoardView(live.board, self.play)
+        self._set_over()
+        client = ui.context.client
+        unsubscribe = live.subscribe(self._on_event)
+        # self.role, not role: a rematch swaps this browser's colour.
+        client.on_connect(lambda: hub.connect(live, self.role))
+        client.on_disconnect(lambda: hub.disconnect(live, self.role))
 
-    def play(self, column: int) -> None:
-        """Play for the side to move, or explain why not."""
-        self.attempt(lambda: self.session.play(column))
+        def gone() -> None:
+            unsubscribe()
+            hub.forget(live.id)
 
-    def attempt(self, action: Callable[[], object]) -> None:
+        client.on_delete(gone)
+
+    def on_change(self, callback: Callable[[GameEvent], None]) -> None:
+        """Also call ``callback`` (after the board and status) on every change of the game."""
+        self._on_change.append(callback)
+
+    async def play(self, column: int) -> None:
+        """Play ``column`` for this browser, or explain why not."""
+        if self.role is Role.SPECTATOR:
+            ui.notify("Spectators cannot play.", type="info")
+            return
+        await self.attempt(lambda: self.hub.play(self.live, self.identity, column))
+
+    async def attempt(self, action: Callable[[], Awaitable[object]]) -> bool:
         """Run a player's action; a refusal becomes a notification in the rules' own words."""
         try:
-            action()
-        except IllegalMoveError as exc:
-            ui.notify(str(exc), type="warning")
-        except ValueError as exc:  # e.g. nothing to undo
-            ui.notify(str(exc), type="info")
+            await action()
+        except (Connect4Error, GameError) as exc:
+            ui.notify(str(exc), type="negative" if isinstance(exc, StoreUnavailableError) else "warning")
+            return False
+        return True
 
-    def refresh_status(self) -> None:
-        """Recompute the status line (for changes that are not moves, such as a seat taken)."""
-        self.status.set_text(self._status_text(self.session.board))
+    def refresh(self) -> None:
+        """Recompute what depends on more than the board (status line, end of game)."""
+        self.status.set_text(status_text(self.live, self.role))
+        self._set_over()
+
+    def _set_over(self) -> None:
+        # A resignation ends the game without a four: the board must stop taking discs all the same.
+        if self.live.is_over:
+            self.board.root.classes(add="c4-over")
 
     def _on_event(self, event: GameEvent) -> None:
-        board = self.session.board
-        self.board.show_event(event, board)
-        self.refresh_status()
-        if isinstance(event, MovePlayed) and event.outcome:
+        if not isinstance(event, GameChanged):
+            self.board.show_event(event, self.live.board)
+        self.refresh()
+        outcome = self.live.outcome
+        if (isinstance(event, MovePlayed) and event.outcome) or (
+            isinstance(event, GameChanged) and outcome and outcome.termination is Termination.RESIGNATION
+        ):
             with self.board.root:
-                ui.notify(event.outcome.result(), type="positive", position="center")
+                ui.notify(status_text(self.live, self.role), type="positive", position="top")
+        if isinstance(event, NewGame) and self.live.record.mode is Mode.ONLINE and self.role is not Role.SPECTATOR:
+            # Colours swap in a rematch: this browser's role follows its seat.
+            self.role = self.live.record.role_of(self.identity)
+            self.refresh()
+        for callback in self._on_change:
+            callback(event)
+
+    def my_side(self) -> Player | None:
+        """The colour this browser plays (None for spectators and the hot seat)."""
+        players = self.role.players
+        return players[0] if len(players) == 1 else None

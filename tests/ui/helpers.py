@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from nicegui import ui
+from nicegui import background_tasks, ui
 from nicegui.testing import User
 
 KEY_ARGS = {
@@ -21,22 +22,64 @@ KEY_ARGS = {
 }
 
 
-def click_column(user: User, column: int) -> None:
-    """Click the control labelled "Column N" (N from 1)."""
-    element = user.find(marker=f"column-{column}").elements.pop()
+LONG_LIVED = ("outbox loop", "clean up idle games")
+
+
+async def settle(before: set[asyncio.Task[Any]], timeout: float = 10.0) -> None:
+    """Wait for the tasks started since ``before`` (event handlers, and what they started) to finish."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await asyncio.sleep(0)
+        pending = [
+            task
+            for task in background_tasks.running_tasks - before
+            if not task.done() and not task.get_name().startswith(LONG_LIVED)
+        ]
+        if not pending:
+            return
+        await asyncio.wait(pending, timeout=deadline - loop.time())
+    raise TimeoutError("event handlers still running")
+
+
+def running() -> set[asyncio.Task[Any]]:
+    return set(background_tasks.running_tasks)
+
+
+async def click(user: User, target: str) -> None:
+    """Click the element showing ``target`` and wait for its handler."""
+    before = running()
+    user.find(target).click()
+    await settle(before)
+
+
+async def click_marker(user: User, marker: str) -> None:
+    """Click the one element marked ``marker`` and wait for its handler."""
+    before = running()
+    user.find(marker=marker).click()
+    await settle(before)
+
+
+async def click_column(user: User, column: int) -> None:
+    """Click the control labelled "Column N" (N from 1) and wait until the server has handled it."""
+    (element,) = user.find(marker=f"column-{column}").elements
     assert element.props["aria-label"] == f"Column {column}"
+    before = running()
     user.find(marker=f"column-{column}").click()
+    await settle(before)
 
 
-def play(user: User, columns: str) -> None:
+async def play(user: User, columns: str) -> None:
     """Click a sequence of columns given in solver notation ("4453")."""
     for char in columns:
-        click_column(user, int(char))
+        await click_column(user, int(char))
 
 
-def press_key(user: User, key: str) -> None:
+async def press_key(user: User, key: str) -> None:
     """Press and release a key on the page's keyboard listener."""
+    before = running()
     user.find(ui.keyboard).trigger("key", {**KEY_ARGS, "key": key})
+    await settle(before)
 
 
 def cell_label(user: User, row: int, column: int) -> str:

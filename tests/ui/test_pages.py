@@ -9,6 +9,7 @@ from nicegui.testing import User
 from tests.ui.helpers import (
     cell_classes,
     cell_label,
+    click,
     click_column,
     element_of,
     play,
@@ -21,7 +22,7 @@ from tests.ui.helpers import (
 async def test_home_offers_play_on_this_device(user: User) -> None:
     await user.open("/")
     await user.should_see("Play on this device")
-    user.find("Play on this device").click()
+    await click(user, "Play on this device")
     await user.should_see(marker="column-1")
     await user.should_see("Red's turn")
 
@@ -29,38 +30,38 @@ async def test_home_offers_play_on_this_device(user: User) -> None:
 async def test_a_full_game_to_a_win(user: User) -> None:
     await user.open("/local")
     await user.should_see("Red's turn")
-    play(user, "121212")
+    await play(user, "121212")
     assert cell_label(user, 1, 1) == "Row 1, column 1: red"
     assert cell_label(user, 1, 2) == "Row 1, column 2: yellow"
     assert cell_label(user, 4, 1) == "Row 4, column 1: empty"
     assert status(user) == "Red's turn"
-    click_column(user, 1)
+    await click_column(user, 1)
     await user.should_see("Player red wins!")
     assert status(user) == "Player red wins!"
     for row in range(1, 5):
         assert "c4-win" in cell_classes(user, row, 1)
     assert "c4-win" not in cell_classes(user, 1, 2)
     # The finished board takes no more discs.
-    click_column(user, 3)
+    await click_column(user, 3)
     await user.should_see("The game is over.")
     assert cell_label(user, 1, 3) == "Row 1, column 3: empty"
 
 
 async def test_a_full_column_says_so_and_changes_nothing(user: User) -> None:
     await user.open("/local")
-    play(user, "444444")
+    await play(user, "444444")
     assert cell_label(user, 6, 4) == "Row 6, column 4: yellow"
-    click_column(user, 4)
+    await click_column(user, 4)
     await user.should_see("This slot is full.")
     assert status(user) == "Red's turn"
 
 
 async def test_keys_one_to_seven_play_in_that_column(user: User) -> None:
     await user.open("/local")
-    press_key(user, "7")
-    press_key(user, "1")
-    press_key(user, "x")
-    press_key(user, "9")
+    await press_key(user, "7")
+    await press_key(user, "1")
+    await press_key(user, "x")
+    await press_key(user, "9")
     assert cell_label(user, 1, 7) == "Row 1, column 7: red"
     assert cell_label(user, 1, 1) == "Row 1, column 1: yellow"
     assert status(user) == "Red's turn"
@@ -68,35 +69,35 @@ async def test_keys_one_to_seven_play_in_that_column(user: User) -> None:
 
 async def test_new_game_clears_the_board(user: User) -> None:
     await user.open("/local")
-    play(user, "1213141")
+    await play(user, "1213141")
     await user.should_see("Player red wins!")
-    user.find("New game").click()
+    await click(user, "New game")
     assert status(user) == "Red's turn"
     assert cell_label(user, 1, 1) == "Row 1, column 1: empty"
     assert "c4-win" not in cell_classes(user, 1, 1)
-    click_column(user, 4)
+    await click_column(user, 4)
     assert cell_label(user, 1, 4) == "Row 1, column 4: red"
 
 
 async def test_undo_takes_back_moves_and_reopens_a_won_game(user: User) -> None:
     await user.open("/local")
-    user.find("Undo").click()
+    await click(user, "Undo")
     await user.should_see("There is no move to undo.")
-    play(user, "1213141")
+    await play(user, "1213141")
     await user.should_see("Player red wins!")
-    user.find("Undo").click()
+    await click(user, "Undo")
     assert cell_label(user, 4, 1) == "Row 4, column 1: empty"
     assert status(user) == "Red's turn"
     assert "c4-win" not in cell_classes(user, 1, 1)
     assert "c4-last" in cell_classes(user, 1, 4)
-    click_column(user, 2)
+    await click_column(user, 2)
     assert cell_label(user, 2, 2) == "Row 2, column 2: red"
 
 
 async def test_the_last_move_is_marked_and_hover_shows_the_landing_cell(user: User) -> None:
     await user.open("/local")
     assert "c4-next" in cell_classes(user, 1, 3)
-    play(user, "33")
+    await play(user, "33")
     assert "c4-last" in cell_classes(user, 2, 3)
     assert "c4-last" not in cell_classes(user, 1, 3)
     assert "c4-next" in cell_classes(user, 3, 3)
@@ -108,7 +109,7 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
     await user.open("/local")
     await asyncio.sleep(0.3)  # let the page's first messages go out
     with sent_updates(user) as sent:
-        click_column(user, 4)
+        await click_column(user, 4)
         await asyncio.sleep(0.3)
     changed = {int(element_id) for update in sent for element_id in update}
     expected = {
@@ -120,7 +121,7 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
     assert changed == expected
 
     with sent_updates(user) as sent:
-        click_column(user, 5)
+        await click_column(user, 5)
         await asyncio.sleep(0.3)
     changed = {int(element_id) for update in sent for element_id in update}
     # Now the previous last move loses its marker too: still nowhere near the 42 cells.

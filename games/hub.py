@@ -1,0 +1,404 @@
+"""The game layer: creates games, seats browsers, checks and stores every change, and tells the views.
+
+A :class:`GameHub` owns one :class:`LiveGame` per game that some page in this process shows.
+Every change goes the same way: build the next record (the engine refuses illegal moves),
+save it with a compare-and-set on its version (so a change is stored before any browser is
+told, and two servers racing on one game cannot both win), then announce it to the views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from engine.connect4 import Connect4, GameOverError, Move, NotYourTurnError, Outcome, Player
+from games.errors import (
+    ConflictError,
+    GameNotFoundError,
+    NotAllowedError,
+    NotStartedError,
+    SpectatorError,
+)
+from games.model import GameRecord, Mode, Role, new_id, new_key
+from games.store import Store
+
+__all__ = [
+    "COMPUTER",
+    "GameChanged",
+    "GameEvent",
+    "GameHub",
+    "Listener",
+    "LiveGame",
+    "MovePlayed",
+    "MoveUndone",
+    "NewGame",
+]
+
+log = logging.getLogger(__name__)
+
+COMPUTER = "computer"
+"""The identity that holds the computer's seat."""
+
+
+@dataclass(frozen=True)
+class MovePlayed:
+    """A disc was dropped; ``outcome`` is set when it ended the game."""
+
+    move: Move
+    outcome: Outcome | None
+
+
+@dataclass(frozen=True)
+class MoveUndone:
+    """The last move was taken back."""
+
+    move: Move
+
+
+@dataclass(frozen=True)
+class NewGame:
+    """The board was cleared: a new game, or a rematch."""
+
+
+@dataclass(frozen=True)
+class GameChanged:
+    """Something beside the board changed: a seat, presence, a resignation, a rematch offer."""
+
+
+GameEvent = MovePlayed | MoveUndone | NewGame | GameChanged
+Listener = Callable[[GameEvent], None]
+
+
+class LiveGame:
+    """A game as this process shows it: the newest record, its board, its views and who is here."""
+
+    def __init__(self, record: GameRecord) -> None:
+        self.record = record
+        self.board = record.board()
+        self.presence: Counter[Player] = Counter()
+        self.lock = asyncio.Lock()
+        self._listeners: list[Listener] = []
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """How the current round ended (including by resignation), or ``None``."""
+        return self.record.outcome(self.board)
+
+    @property
+    def is_over(self) -> bool:
+        return self.outcome is not None
+
+    @property
+    def listener_count(self) -> int:
+        return len(self._listeners)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` on every change from now on; returns the function that stops it."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def is_connected(self, player: Player) -> bool:
+        """Whether a browser holding ``player``'s seat has this game open."""
+        seat = self.record.seat(player)
+        return seat == COMPUTER or self.presence[player] > 0
+
+    def apply(self, record: GameRecord) -> None:
+        """Bring this game up to ``record`` and announce what changed; older records are ignored."""
+        old = self.record
+        if record.version <= old.version:
+            return
+        self.record = record
+        events: list[GameEvent] = []
+        if (record.red, record.yellow) == (old.yellow, old.red) != (old.red, old.yellow):
+            # A rematch swaps colours: the browsers present stay present on their new side.
+            self.presence[Player.RED], self.presence[Player.YELLOW] = (
+                self.presence[Player.YELLOW],
+                self.presence[Player.RED],
+            )
+        if record.round != old.round or not (record.moves.startswith(old.moves) or old.moves.startswith(record.moves)):
+            self.board = record.board()
+            events.append(NewGame())
+        elif len(record.moves) > len(old.moves):
+            for char in record.moves[len(old.moves) :]:
+                player = self.board.turn
+                row = self.board.play(player, int(char) - 1)
+                events.append(MovePlayed(Move(player, int(char) - 1, row), self.board.outcome))
+        else:
+            for _ in range(len(old.moves) - len(record.moves)):
+                events.append(MoveUndone(self.board.undo()))
+        if (old.red, old.yellow, old.resigned, old.rematch) != (
+            record.red,
+            record.yellow,
+            record.resigned,
+            record.rematch,
+        ):
+            events.append(GameChanged())
+        for event in events:
+            self.announce(event)
+
+    def announce(self, event: GameEvent) -> None:
+        """Tell every view; one broken view must not keep the change from the others."""
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("game %s: a view failed on %s", self.id, event)
+
+
+class GameHub:
+    """Every game this process knows, and every change to them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._live: dict[str, LiveGame] = {}
+        self._keys: dict[str, str] = {}  # join and watch keys of the live games
+
+    async def start(self) -> None:
+        """Connect the store; changes other instances make arrive through :meth:`receive`."""
+        await self.store.start(self.receive)
+
+    async def close(self) -> None:
+        """Let pending writes finish and disconnect the store."""
+        await self.store.close()
+
+    def receive(self, record: GameRecord) -> None:
+        """A record another instance saved: show it in every view of that game here."""
+        live = self._live.get(record.id)
+        if live is not None:
+            live.apply(record)
+
+    # -- finding and creating ------------------------------------------------------------------
+
+    async def create(
+        self, mode: Mode, identity: str, *, level: str | None = None, side: Player = Player.RED
+    ) -> LiveGame:
+        """A new game with ``identity`` seated: red online, both sides locally, ``side`` against the computer."""
+        red, yellow = identity, None
+        if mode is Mode.LOCAL:
+            yellow = identity
+        elif mode is Mode.COMPUTER:
+            red, yellow = (identity, COMPUTER) if side is Player.RED else (COMPUTER, identity)
+        record = GameRecord(
+            id=new_id(), mode=mode, join_key=new_key(), watch_key=new_key(), red=red, yellow=yellow, level=level
+        )
+        await self.store.create(record)
+        log.info("game %s: created (%s)", record.id, mode)
+        return self._remember(record)
+
+    async def get(self, game_id: str) -> LiveGame:
+        """The live game with this id, loaded from the store if this process has not shown it yet."""
+        live = self._live.get(game_id)
+        if live is not None:
+            return live
+        record = await self.store.load(game_id)
+        if record is None:
+            raise GameNotFoundError
+        return self._remember(record)
+
+    async def find(self, key: str) -> LiveGame:
+        """The game whose join or watch key is ``key``."""
+        if not isinstance(key, str) or not 0 < len(key) <= 64:
+            raise GameNotFoundError
+        game_id = self._keys.get(key)
+        if game_id is not None and game_id in self._live:
+            return self._live[game_id]
+        record = await self.store.find(key)
+        if record is None:
+            raise GameNotFoundError
+        return self._remember(record)
+
+    def _remember(self, record: GameRecord) -> LiveGame:
+        live = self._live.get(record.id)
+        if live is None:
+            live = self._live[record.id] = LiveGame(record)
+            self._keys[record.join_key] = self._keys[record.watch_key] = record.id
+            # Errors are the store's to report; a game another instance changes must reach our views.
+            asyncio.get_running_loop().create_task(self.store.follow(record.id))
+        else:
+            live.apply(record)
+        return live
+
+    def forget(self, game_id: str) -> None:
+        """Drop a game nobody here shows any more (it stays in the store)."""
+        live = self._live.get(game_id)
+        if live is not None and live.listener_count == 0 and not live.lock.locked():
+            self._drop(live)
+
+    def _drop(self, live: LiveGame) -> None:
+        del self._live[live.id]
+        self._keys.pop(live.record.join_key, None)
+        self._keys.pop(live.record.watch_key, None)
+        asyncio.get_running_loop().create_task(self.store.unfollow(live.id))
+
+    @property
+    def live_games(self) -> int:
+        return len(self._live)
+
+    # -- seats and presence ------------------------------------------------------------------------
+
+    async def join(self, live: LiveGame, identity: str) -> Role:
+        """Seat ``identity`` by the join link: its own seat again, the free yellow seat, or a spectator's place."""
+        role = live.record.role_of(identity)
+        if role is not Role.SPECTATOR or live.record.mode is not Mode.ONLINE or live.record.yellow is not None:
+            return role
+
+        def seat(record: GameRecord) -> GameRecord:
+            if record.yellow is not None:
+                raise ConflictError
+            return record.changed(yellow=identity)
+
+        with contextlib.suppress(ConflictError):  # someone else took the seat a moment earlier
+            await self._change(live, seat)
+        return live.record.role_of(identity)
+
+    def connect(self, live: LiveGame, role: Role) -> None:
+        """A view of ``role`` opened or came back."""
+        for player in role.players:
+            live.presence[player] += 1
+        if role.players:
+            live.announce(GameChanged())
+
+    def disconnect(self, live: LiveGame, role: Role) -> None:
+        """A view of ``role`` closed or lost its connection."""
+        for player in role.players:
+            live.presence[player] = max(0, live.presence[player] - 1)
+        if role.players:
+            live.announce(GameChanged())
+
+    # -- changes -------------------------------------------------------------------------------
+
+    async def play(self, live: LiveGame, identity: str, column: int) -> None:
+        """Drop a disc for ``identity``; raises the engine's refusals and the game layer's."""
+
+        def move(record: GameRecord) -> GameRecord:
+            role = record.role_of(identity)
+            if role is Role.SPECTATOR:
+                raise SpectatorError
+            if not record.started:
+                raise NotStartedError
+            if record.resigned is not None:
+                raise GameOverError
+            board = Connect4.from_moves(record.moves)
+            if board.turn not in role.players:
+                raise NotYourTurnError
+            board.play(board.turn, column)  # the engine validates the column, full columns and the end
+            return record.changed(moves=board.moves_str())
+
+        await self._change(live, move)
+        if log.isEnabledFor(logging.DEBUG) and (last := live.board.last_move):
+            log.debug("game %s: %s plays column %d (row %d)", live.id, last.player, last.column + 1, last.row + 1)
+
+    async def undo(self, live: LiveGame, identity: str) -> None:
+        """Take back the last move (hot seat), or the last move pair (against the computer)."""
+
+        def take_back(record: GameRecord) -> GameRecord:
+            role = record.role_of(identity)
+            if role is Role.SPECTATOR:
+                raise SpectatorError
+            if record.mode is Mode.ONLINE:
+                raise NotAllowedError("Undo is only for games on one device.")
+            board = Connect4.from_moves(record.moves)
+            board.undo()
+            # Against the computer, go back to the human's last turn.
+            while record.mode is Mode.COMPUTER and board.moves and board.turn not in role.players:
+                board.undo()
+            return record.changed(moves=board.moves_str(), resigned=None)
+
+        await self._change(live, take_back)
+
+    async def new_game(self, live: LiveGame, identity: str) -> None:
+        """Clear the board with the same seats (hot seat and computer games)."""
+
+        def clear(record: GameRecord) -> GameRecord:
+            if record.role_of(identity) is Role.SPECTATOR:
+                raise SpectatorError
+            if record.mode is Mode.ONLINE:
+                raise NotAllowedError("Online games start again by rematch.")
+            return record.changed(moves="", resigned=None, rematch=frozenset(), round=record.round + 1)
+
+        await self._change(live, clear)
+
+    async def resign(self, live: LiveGame, identity: str) -> None:
+        """Give up the current round."""
+
+        def give_up(record: GameRecord) -> GameRecord:
+            role = record.role_of(identity)
+            if role is Role.SPECTATOR:
+                raise SpectatorError
+            if role is Role.BOTH:
+                raise NotAllowedError("In a game on one device, start a new game instead.")
+            if record.outcome() is not None:
+                raise GameOverError
+            if not record.started:
+                raise NotStartedError
+            return record.changed(resigned=role.players[0])
+
+        await self._change(live, give_up)
+
+    async def rematch(self, live: LiveGame, identity: str) -> bool:
+        """Ask for a rematch of a finished online game; when both have asked, colours swap and it starts.
+
+        Returns True when this request started the rematch.
+        """
+
+        def ask(record: GameRecord) -> GameRecord:
+            role = record.role_of(identity)
+            if role is Role.SPECTATOR:
+                raise SpectatorError
+            if record.mode is not Mode.ONLINE:
+                raise NotAllowedError("Rematches are for online games.")
+            if record.outcome() is None:
+                raise NotAllowedError("A rematch can be asked for when the game is over.")
+            wanted = record.rematch | {role.players[0]}
+            if len(wanted) < 2:
+                return record.changed(rematch=wanted)
+            return record.changed(
+                red=record.yellow,
+                yellow=record.red,
+                moves="",
+                resigned=None,
+                rematch=frozenset(),
+                round=record.round + 1,
+            )
+
+        round_before = live.record.round
+        await self._change(live, ask)
+        return live.record.round != round_before
+
+    async def cleanup(self, max_idle: float) -> int:
+        """Delete games nobody has changed for ``max_idle`` seconds, and forget them here."""
+        before = time.time() - max_idle
+        deleted = await self.store.delete_idle(before)
+        for live in list(self._live.values()):
+            if live.record.updated < before:
+                self._drop(live)
+        if deleted:
+            log.info("cleaned up %d idle games", deleted)
+        return deleted
+
+    async def _change(self, live: LiveGame, change: Callable[[GameRecord], GameRecord]) -> None:
+        # One change at a time per game in this process; the store's compare-and-set settles
+        # races with other processes.
+        async with live.lock:
+            record = change(live.record)
+            if not await self.store.save(record):
+                fresh = await self.store.load(live.id)
+                if fresh is None:
+                    raise GameNotFoundError
+                live.apply(fresh)
+                raise ConflictError
+            live.apply(record)

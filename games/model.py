@@ -1,0 +1,163 @@
+"""What a store keeps of a game: one immutable record per version, and the people around it."""
+
+from __future__ import annotations
+
+import enum
+import json
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from engine.connect4 import Connect4, Outcome, Player, Termination
+
+__all__ = ["KEY_BYTES", "GameRecord", "Mode", "Role", "new_id", "new_key"]
+
+# 16 bytes from the operating system's CSPRNG: 128 bits, well above the 96 a guess must beat.
+KEY_BYTES = 16
+
+
+def new_key() -> str:
+    """An unguessable URL-safe key for a join or watch link."""
+    return secrets.token_urlsafe(KEY_BYTES)
+
+
+def new_id() -> str:
+    """A game's internal id (never shown in a link that grants anything)."""
+    return secrets.token_hex(8)
+
+
+class Mode(enum.StrEnum):
+    """How the seats are filled."""
+
+    LOCAL = "local"  # one browser plays both sides (hot seat)
+    ONLINE = "online"  # two browsers, one seat each, spectators by the watch link
+    COMPUTER = "computer"  # one browser against the engine
+
+
+class Role(enum.StrEnum):
+    """What a browser may do in a game."""
+
+    RED = "red"
+    YELLOW = "yellow"
+    BOTH = "both"  # the hot-seat browser
+    SPECTATOR = "spectator"
+
+    @property
+    def players(self) -> tuple[Player, ...]:
+        """The sides this role may move for."""
+        if self is Role.BOTH:
+            return (Player.RED, Player.YELLOW)
+        if self is Role.SPECTATOR:
+            return ()
+        return (Player(self.value),)
+
+
+@dataclass(frozen=True)
+class GameRecord:
+    """One version of a game as stored: keys, seats, moves and the flags around them.
+
+    Every change makes a new record with ``version + 1``; a store accepts it only if it
+    still holds ``version``, which is how two instances racing on one game are told apart.
+    """
+
+    id: str
+    mode: Mode
+    join_key: str
+    watch_key: str
+    red: str | None = None
+    """The browser identity holding red (for the computer mode, the human may sit either side)."""
+    yellow: str | None = None
+    moves: str = ""
+    """Solver notation of the current round."""
+    resigned: Player | None = None
+    rematch: frozenset[Player] = frozenset()
+    """Who has asked for a rematch of a finished round."""
+    round: int = 1
+    level: str | None = None
+    """The computer's level in a computer game."""
+    version: int = 0
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def board(self) -> Connect4:
+        """The engine's board for the current round."""
+        return Connect4.from_moves(self.moves)
+
+    def seat(self, player: Player) -> str | None:
+        """Who sits on ``player``'s side."""
+        return self.red if player is Player.RED else self.yellow
+
+    def role_of(self, identity: str | None) -> Role:
+        """What ``identity`` may do here; anyone without a seat is a spectator."""
+        if identity is None:
+            return Role.SPECTATOR
+        if self.mode is Mode.LOCAL and identity == self.red:
+            return Role.BOTH
+        if identity == self.red:
+            return Role.RED
+        if identity == self.yellow:
+            return Role.YELLOW
+        return Role.SPECTATOR
+
+    @property
+    def started(self) -> bool:
+        """True once both seats are filled (always for hot seat and computer games)."""
+        return self.mode is not Mode.ONLINE or (self.red is not None and self.yellow is not None)
+
+    def outcome(self, board: Connect4 | None = None) -> Outcome | None:
+        """The board's outcome, or a win by resignation."""
+        if self.resigned is not None:
+            return Outcome(Termination.RESIGNATION, self.resigned.other)
+        return (board or self.board()).outcome
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def changed(self, **changes: Any) -> GameRecord:
+        """The next version with ``changes`` applied."""
+        return replace(self, **changes, version=self.version + 1, updated=time.time())
+
+    # -- storing -----------------------------------------------------------------------------
+
+    def to_json(self) -> str:
+        """The record as a JSON object (for stores that keep text)."""
+        data = {
+            "id": self.id,
+            "mode": self.mode.value,
+            "join_key": self.join_key,
+            "watch_key": self.watch_key,
+            "red": self.red,
+            "yellow": self.yellow,
+            "moves": self.moves,
+            "resigned": self.resigned.value if self.resigned else None,
+            "rematch": sorted(player.value for player in self.rematch),
+            "round": self.round,
+            "level": self.level,
+            "version": self.version,
+            "created": self.created,
+            "updated": self.updated,
+        }
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> GameRecord:
+        """The inverse of :meth:`to_json`."""
+        data = json.loads(text)
+        return cls(
+            id=data["id"],
+            mode=Mode(data["mode"]),
+            join_key=data["join_key"],
+            watch_key=data["watch_key"],
+            red=data["red"],
+            yellow=data["yellow"],
+            moves=data["moves"],
+            resigned=Player(data["resigned"]) if data["resigned"] else None,
+            rematch=frozenset(Player(p) for p in data["rematch"]),
+            round=data["round"],
+            level=data["level"],
+            version=data["version"],
+            created=data["created"],
+            updated=data["updated"],
+        )

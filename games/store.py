@@ -1,0 +1,94 @@
+"""Where games are kept: one small async interface, an in-memory store, and the choice by URL."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+
+from games.model import GameRecord
+
+__all__ = ["MemoryStore", "RecordCallback", "Store"]
+
+RecordCallback = Callable[[GameRecord], None]
+
+
+class Store(abc.ABC):
+    """Keeps game records; every write is a compare-and-set on the record's version.
+
+    Stores shared by several server instances also tell each instance about records that
+    another instance saved (:meth:`follow`), so every browser sees every change.
+    """
+
+    async def start(self, on_remote: RecordCallback) -> None:  # noqa: B027  # optional hook
+        """Connect; ``on_remote`` gets records that other instances save for followed games."""
+
+    async def close(self) -> None:  # noqa: B027  # optional hook
+        """Finish pending writes and disconnect."""
+
+    @abc.abstractmethod
+    async def create(self, record: GameRecord) -> None:
+        """Store a new game (version 0)."""
+
+    @abc.abstractmethod
+    async def load(self, game_id: str) -> GameRecord | None:
+        """The newest version of a game, or ``None``."""
+
+    @abc.abstractmethod
+    async def find(self, key: str) -> GameRecord | None:
+        """The game whose join or watch key is ``key``, or ``None``."""
+
+    @abc.abstractmethod
+    async def save(self, record: GameRecord) -> bool:
+        """Store ``record`` if the stored version is ``record.version - 1``; False if it is not."""
+
+    @abc.abstractmethod
+    async def delete_idle(self, before: float) -> int:
+        """Delete games last changed before ``before`` (a Unix time); returns how many."""
+
+    @abc.abstractmethod
+    async def ping(self) -> bool:
+        """True if the store answers."""
+
+    async def follow(self, game_id: str) -> None:  # noqa: B027  # optional hook
+        """Start hearing about other instances' changes to ``game_id``."""
+
+    async def unfollow(self, game_id: str) -> None:  # noqa: B027  # optional hook
+        """Stop hearing about ``game_id``."""
+
+
+class MemoryStore(Store):
+    """Games in a dict: for tests and for a server that may forget everything on restart."""
+
+    def __init__(self) -> None:
+        self._games: dict[str, GameRecord] = {}
+        self._keys: dict[str, str] = {}
+
+    async def create(self, record: GameRecord) -> None:
+        self._games[record.id] = record
+        self._keys[record.join_key] = record.id
+        self._keys[record.watch_key] = record.id
+
+    async def load(self, game_id: str) -> GameRecord | None:
+        return self._games.get(game_id)
+
+    async def find(self, key: str) -> GameRecord | None:
+        game_id = self._keys.get(key)
+        return self._games.get(game_id) if game_id else None
+
+    async def save(self, record: GameRecord) -> bool:
+        stored = self._games.get(record.id)
+        if stored is None or stored.version != record.version - 1:
+            return False
+        self._games[record.id] = record
+        return True
+
+    async def delete_idle(self, before: float) -> int:
+        idle = [record for record in self._games.values() if record.updated < before]
+        for record in idle:
+            del self._games[record.id]
+            self._keys.pop(record.join_key, None)
+            self._keys.pop(record.watch_key, None)
+        return len(idle)
+
+    async def ping(self) -> bool:
+        return True

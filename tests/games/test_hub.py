@@ -1,0 +1,206 @@
+"""The game layer: seats, refusals of forged requests, races, rematch, presence and clean-up."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+
+import pytest
+
+from engine.connect4 import (
+    ColumnFullError,
+    GameOverError,
+    InvalidColumnError,
+    NothingToUndoError,
+    NotYourTurnError,
+    Player,
+)
+from games.errors import ConflictError, GameNotFoundError, NotAllowedError, NotStartedError, SpectatorError
+from games.hub import COMPUTER, GameChanged, GameEvent, GameHub, MovePlayed, MoveUndone, NewGame
+from games.model import Mode, Role
+from games.store import MemoryStore
+
+
+@pytest.fixture
+def hub() -> GameHub:
+    return GameHub(MemoryStore())
+
+
+async def online_game(hub: GameHub) -> tuple[str, str]:
+    live = await hub.create(Mode.ONLINE, "alice")
+    await hub.join(live, "bob")
+    return live.id, live.record.join_key
+
+
+async def test_join_seats_the_first_visitor_as_yellow_and_nobody_after(hub: GameHub) -> None:
+    live = await hub.create(Mode.ONLINE, "alice")
+    assert not live.record.started
+    assert await hub.join(live, "alice") is Role.RED
+    assert await hub.join(live, "bob") is Role.YELLOW
+    assert await hub.join(live, "carol") is Role.SPECTATOR
+    assert await hub.join(live, "bob") is Role.YELLOW
+    assert live.record.started
+    assert (live.record.red, live.record.yellow) == ("alice", "bob")
+
+
+async def test_two_visitors_racing_for_the_seat_get_one_seat(hub: GameHub) -> None:
+    live = await hub.create(Mode.ONLINE, "alice")
+    roles = await asyncio.gather(*(hub.join(live, name) for name in ("bob", "carol", "dave")))
+    assert sorted(roles) == sorted([Role.YELLOW, Role.SPECTATOR, Role.SPECTATOR])
+
+
+@pytest.mark.parametrize("column", ["3", 3.0, True, None, -1, 7, 10**100, [1], {"column": 1}])
+async def test_forged_columns_are_refused_and_change_nothing(hub: GameHub, column: object) -> None:
+    game_id, _ = await online_game(hub)
+    live = await hub.get(game_id)
+    await hub.play(live, "alice", 3)
+    with pytest.raises(InvalidColumnError):
+        await hub.play(live, "bob", column)  # type: ignore[arg-type]
+    assert live.record.moves == "4"
+    assert live.board.moves_str() == "4"
+
+
+async def test_refusals_leave_the_move_list_exactly_as_accepted(hub: GameHub) -> None:
+    game_id, _ = await online_game(hub)
+    live = await hub.get(game_id)
+    with pytest.raises(NotYourTurnError):
+        await hub.play(live, "bob", 0)
+    with pytest.raises(SpectatorError):
+        await hub.play(live, "mallory", 0)
+    other = await hub.create(Mode.ONLINE, "mallory")
+    await hub.join(other, "trent")
+    with pytest.raises(SpectatorError):  # a player of another game is nobody here
+        await hub.play(live, "trent", 0)
+    for column in (0, 1, 0, 1, 0, 1, 0):
+        await hub.play(live, "alice" if live.board.turn is Player.RED else "bob", column)
+    with pytest.raises(GameOverError):
+        await hub.play(live, "bob", 2)
+    with pytest.raises(NotAllowedError):
+        await hub.undo(live, "alice")
+    assert live.record.moves == "1212121"
+    assert (await hub.store.load(game_id)) == live.record
+
+
+async def test_no_move_before_the_opponent_joins(hub: GameHub) -> None:
+    live = await hub.create(Mode.ONLINE, "alice")
+    with pytest.raises(NotStartedError):
+        await hub.play(live, "alice", 3)
+    with pytest.raises(NotStartedError):
+        await hub.resign(live, "alice")
+
+
+async def test_a_full_column_is_the_engines_refusal(hub: GameHub) -> None:
+    live = await hub.create(Mode.LOCAL, "alice")
+    for _ in range(6):
+        await hub.play(live, "alice", 2)
+    with pytest.raises(ColumnFullError):
+        await hub.play(live, "alice", 2)
+
+
+async def test_concurrent_moves_for_one_turn_store_exactly_one(hub: GameHub) -> None:
+    game_id, _ = await online_game(hub)
+    live = await hub.get(game_id)
+    results = await asyncio.gather(*(hub.play(live, "alice", c) for c in range(7)), return_exceptions=True)
+    assert sum(r is None for r in results) == 1
+    assert all(isinstance(r, NotYourTurnError) for r in results if r is not None)
+    assert len(live.record.moves) == 1
+
+
+async def test_a_stale_instance_loses_the_race_and_catches_up() -> None:
+    store = MemoryStore()
+    first, second = GameHub(store), GameHub(store)  # two servers sharing one store
+    live = await first.create(Mode.ONLINE, "alice")
+    await first.join(live, "bob")
+    mirror = await second.get(live.id)
+    await first.play(live, "alice", 3)
+    seen: list[GameEvent] = []
+    mirror.subscribe(seen.append)
+    with pytest.raises(ConflictError):
+        await second.play(mirror, "alice", 4)  # the second server had not heard of red's move yet
+    assert mirror.record.moves == "4"
+    assert [type(e) for e in seen] == [MovePlayed]
+    assert (await store.load(live.id)) == live.record
+
+
+async def test_events_announce_moves_undo_and_new_games(hub: GameHub) -> None:
+    live = await hub.create(Mode.LOCAL, "alice")
+    seen: list[GameEvent] = []
+    unsubscribe = live.subscribe(seen.append)
+    await hub.play(live, "alice", 3)
+    await hub.undo(live, "alice")
+    await hub.new_game(live, "alice")
+    unsubscribe()
+    await hub.play(live, "alice", 3)
+    assert [type(e) for e in seen] == [MovePlayed, MoveUndone, NewGame]
+    await hub.new_game(live, "alice")
+    with pytest.raises(NothingToUndoError):
+        await hub.undo(live, "alice")
+
+
+async def test_rematch_after_the_end_swaps_colours(hub: GameHub) -> None:
+    game_id, _ = await online_game(hub)
+    live = await hub.get(game_id)
+    with pytest.raises(NotAllowedError):
+        await hub.rematch(live, "alice")
+    await hub.resign(live, "bob")
+    assert live.outcome is not None
+    assert live.outcome.winner is Player.RED
+    assert not await hub.rematch(live, "alice")
+    assert not await hub.rematch(live, "alice")  # asking twice is still one request
+    with pytest.raises(SpectatorError):
+        await hub.rematch(live, "carol")
+    assert await hub.rematch(live, "bob")
+    assert (live.record.red, live.record.yellow, live.record.moves, live.record.round) == ("bob", "alice", "", 2)
+    assert live.outcome is None
+
+
+async def test_presence_follows_connections_and_the_rematch_swap(hub: GameHub) -> None:
+    game_id, _ = await online_game(hub)
+    live = await hub.get(game_id)
+    changes: list[GameEvent] = []
+    live.subscribe(changes.append)
+    hub.connect(live, Role.RED)
+    assert live.is_connected(Player.RED)
+    assert not live.is_connected(Player.YELLOW)
+    hub.connect(live, Role.SPECTATOR)
+    assert changes == [GameChanged()]
+    hub.disconnect(live, Role.RED)
+    assert not live.is_connected(Player.RED)
+    hub.connect(live, Role.RED)
+    await hub.resign(live, "alice")
+    await hub.rematch(live, "alice")
+    await hub.rematch(live, "bob")
+    assert live.is_connected(Player.YELLOW)  # alice, still here, now plays yellow
+    assert not live.is_connected(Player.RED)
+
+
+async def test_the_computer_counts_as_present_and_undo_goes_back_to_the_humans_turn(hub: GameHub) -> None:
+    live = await hub.create(Mode.COMPUTER, "alice", level="perfect", side=Player.YELLOW)
+    assert live.record.red == COMPUTER
+    assert live.is_connected(Player.RED)
+    await hub.play(live, COMPUTER, 3)
+    await hub.play(live, "alice", 3)
+    await hub.play(live, COMPUTER, 2)
+    await hub.undo(live, "alice")
+    assert live.record.moves == "4"  # back to alice's turn, not the computer's
+    with pytest.raises(NotYourTurnError):
+        await hub.play(live, COMPUTER, 0)
+
+
+async def test_idle_games_are_cleaned_up(hub: GameHub) -> None:
+    old = await hub.create(Mode.ONLINE, "alice")
+    fresh = await hub.create(Mode.ONLINE, "bob")
+    stale = replace(old.record, updated=time.time() - 3600)
+    hub.store._games[old.id] = stale  # type: ignore[attr-defined]  # age it as if an hour had passed
+    old.record = stale
+    assert await hub.cleanup(max_idle=60) == 1
+    with pytest.raises(GameNotFoundError):
+        await hub.find(old.record.join_key)
+    assert (await hub.find(fresh.record.watch_key)) is fresh
+
+
+@pytest.mark.parametrize("key", ["", "x" * 65, "nope", None, 42])
+async def test_unknown_keys_are_not_found(hub: GameHub, key: object) -> None:
+    with pytest.raises(GameNotFoundError, match=r"^Game not found\.$"):
+        await hub.find(key)  # type: ignore[arg-type]

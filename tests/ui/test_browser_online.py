@@ -1,0 +1,86 @@
+"""Online play in three real Chromium contexts: red, yellow and a spectator, against the real server."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.fixtures import AppServer, screenshot_path
+
+pytestmark = pytest.mark.browser
+
+
+def click_column(page: Page, column: int) -> None:
+    page.get_by_role("button", name=f"Column {column}", exact=True).click()
+
+
+def test_two_players_and_a_spectator(app_server: AppServer, chromium: Browser) -> None:
+    contexts = [chromium.new_context(viewport={"width": 800, "height": 1000}) for _ in range(3)]
+    red, yellow, spectator = (context.new_page() for context in contexts)
+    contexts[0].grant_permissions(["clipboard-read", "clipboard-write"], origin=app_server.url)
+
+    red.goto(app_server.url)
+    red.get_by_role("button", name="Invite a friend").click()
+    expect(red.get_by_text("Waiting for an opponent to join").first).to_be_visible()
+    join_url = red.get_by_role("link", name="Join link").get_attribute("href")
+    watch_url = red.get_by_role("link", name="Watch link").get_attribute("href")
+    assert join_url is not None
+    assert "/join/" in join_url
+    assert watch_url is not None
+    assert "/watch/" in watch_url
+    red.get_by_role("button", name="Copy join link").click()
+    expect(red.get_by_text("Copied the join link.")).to_be_visible()
+    assert red.evaluate("navigator.clipboard.readText()") == join_url
+
+    yellow.goto(join_url)
+    spectator.goto(watch_url)
+    expect(red.get_by_text("Your turn")).to_be_visible()
+    expect(yellow.get_by_text("Waiting for red")).to_be_visible()
+    expect(red.get_by_text("Yellow: opponent (connected)")).to_be_visible()
+    expect(spectator.get_by_text("You are watching this game.")).to_be_visible()
+
+    moves = [(red, 4), (yellow, 3), (red, 4), (yellow, 3), (red, 4), (yellow, 3)]
+    for page, column in moves:
+        click_column(page, column)
+        expect(page.get_by_text("Waiting for")).to_be_visible()
+    click_column(spectator, 1)
+    expect(spectator.get_by_text("Spectators cannot play.")).to_be_visible()
+    click_column(red, 4)
+    for page in (red, yellow, spectator):
+        expect(page.get_by_text("Player red wins!").first).to_be_visible()
+        for row in range(1, 5):
+            expect(page.get_by_label(f"Row {row}, column 4: red")).to_have_count(1)
+        for row in range(1, 4):
+            expect(page.get_by_label(f"Row {row}, column 3: yellow")).to_have_count(1)
+        expect(page.get_by_label("Row 1, column 1: empty")).to_have_count(1)
+    red.wait_for_timeout(600)
+    for name, page in (("red", red), ("yellow", yellow), ("spectator", spectator)):
+        page.screenshot(path=screenshot_path(f"online-{name}"))
+
+    # Presence: when yellow's browser goes away, red sees it.
+    contexts[1].close()
+    expect(red.get_by_text("Yellow: opponent (away)")).to_be_visible(timeout=15000)
+    for context in (contexts[0], contexts[2]):
+        context.close()
+
+
+def test_resign_and_rematch_in_the_browser(app_server: AppServer, chromium: Browser) -> None:
+    contexts = [chromium.new_context() for _ in range(2)]
+    red, yellow = (context.new_page() for context in contexts)
+    red.goto(app_server.url)
+    red.get_by_role("button", name="Invite a friend").click()
+    join_url = red.get_by_role("link", name="Join link").get_attribute("href")
+    assert join_url
+    yellow.goto(join_url)
+    expect(red.get_by_text("Your turn")).to_be_visible()
+    click_column(red, 4)
+    expect(yellow.get_by_text("Your turn")).to_be_visible()
+    yellow.get_by_role("button", name="Resign", exact=True).click()
+    yellow.get_by_role("button", name="Confirm resign").click()
+    expect(red.get_by_text("Yellow resigned. Player red wins!").first).to_be_visible()
+    yellow.get_by_role("button", name="Rematch").click()
+    red.get_by_role("button", name="Accept rematch").click()
+    expect(yellow.get_by_text("Your turn")).to_be_visible()  # colours swapped: yellow is red now
+    expect(red.get_by_label("Row 1, column 4: empty")).to_have_count(1)
+    for context in contexts:
+        context.close()

@@ -1,0 +1,150 @@
+"""Stories of online play, told with NiceGUI's simulated users: creator, joiner, spectators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlparse
+
+from nicegui.testing import User
+
+from tests.ui.helpers import cell_label, click, click_column, click_marker, status
+
+
+async def invite(red: User) -> tuple[str, str]:
+    """Red creates an online game from the home page; returns the join and watch paths."""
+    await red.open("/")
+    await click(red, "Invite a friend")
+    await red.should_see("Send the join link")
+    (join,) = red.find(marker="join-link").elements
+    (watch,) = red.find(marker="watch-link").elements
+    return urlparse(join.props["href"]).path, urlparse(watch.props["href"]).path
+
+
+async def test_creator_joiner_and_spectator_play_a_full_game(create_user: Callable[[], User]) -> None:
+    red, yellow, spectator = create_user(), create_user(), create_user()
+    join, watch = await invite(red)
+    assert join.startswith("/join/")
+    assert watch.startswith("/watch/")
+    assert status(red) == "Waiting for an opponent to join"
+    await click_column(red, 4)
+    await red.should_see("Waiting for an opponent to join.")
+    assert cell_label(red, 1, 4) == "Row 1, column 4: empty"
+
+    await yellow.open(join)
+    await spectator.open(watch)
+    assert status(red) == "Your turn"
+    assert status(yellow) == "Waiting for red"
+    assert status(spectator) == "Red's turn"
+
+    for red_column, yellow_column in [(4, 5), (4, 5), (4, 5)]:
+        await click_column(red, red_column)
+        await click_column(yellow, yellow_column)
+    for user in (red, yellow, spectator):
+        assert cell_label(user, 3, 4) == "Row 3, column 4: red"
+        assert cell_label(user, 3, 5) == "Row 3, column 5: yellow"
+    await click_column(red, 4)
+    for user in (red, yellow, spectator):
+        assert status(user) == "Player red wins!"
+        assert cell_label(user, 4, 4) == "Row 4, column 4: red"
+
+
+async def test_a_move_out_of_turn_is_refused(create_user: Callable[[], User]) -> None:
+    red, yellow = create_user(), create_user()
+    join, _ = await invite(red)
+    await yellow.open(join)
+    await click_column(yellow, 1)
+    await yellow.should_see("It isn't your turn.")
+    await click_column(red, 2)
+    await click_column(red, 2)
+    await red.should_see("It isn't your turn.")
+    for user in (red, yellow):
+        assert cell_label(user, 1, 1) == "Row 1, column 1: empty"
+        assert cell_label(user, 1, 2) == "Row 1, column 2: red"
+        assert cell_label(user, 2, 2) == "Row 2, column 2: empty"
+
+
+async def test_a_third_visitor_on_the_join_link_only_watches(create_user: Callable[[], User]) -> None:
+    red, yellow, third = create_user(), create_user(), create_user()
+    join, _ = await invite(red)
+    await yellow.open(join)
+    await third.open(join)
+    await third.should_see("Both seats are taken, so you are watching this game.")
+    await click_column(third, 1)
+    await third.should_see("Spectators cannot play.")
+    assert status(red) == "Your turn"
+    assert cell_label(red, 1, 1) == "Row 1, column 1: empty"
+
+
+async def test_a_spectator_arriving_mid_game_sees_the_moves_already_played(create_user: Callable[[], User]) -> None:
+    red, yellow, spectator = create_user(), create_user(), create_user()
+    join, watch = await invite(red)
+    await yellow.open(join)
+    await click_column(red, 3)
+    await click_column(yellow, 3)
+    await click_column(red, 7)
+    await spectator.open(watch)
+    await spectator.should_see("You are watching this game.")
+    assert cell_label(spectator, 1, 3) == "Row 1, column 3: red"
+    assert cell_label(spectator, 2, 3) == "Row 2, column 3: yellow"
+    assert cell_label(spectator, 1, 7) == "Row 1, column 7: red"
+    assert status(spectator) == "Yellow's turn"
+    await spectator.should_not_see(marker="invite")  # the join link is for players only
+
+
+async def test_reload_keeps_the_seat_and_the_board(create_user: Callable[[], User]) -> None:
+    red, yellow = create_user(), create_user()
+    join, _ = await invite(red)
+    await yellow.open(join)
+    await click_column(red, 1)
+    await yellow.open(join)  # reload
+    assert status(yellow) == "Your turn"
+    assert cell_label(yellow, 1, 1) == "Row 1, column 1: red"
+    await click_column(yellow, 2)
+    await red.open(join)  # the creator reloads the same page
+    assert status(red) == "Your turn"
+    assert cell_label(red, 1, 2) == "Row 1, column 2: yellow"
+
+
+async def test_rematch_needs_both_and_swaps_colours(create_user: Callable[[], User]) -> None:
+    red, yellow = create_user(), create_user()
+    join, _ = await invite(red)
+    await yellow.open(join)
+    for column in "1212121":
+        await click_column(red if column == "1" else yellow, int(column))
+    assert status(red) == "Player red wins!"
+    await click_marker(yellow, "rematch")
+    await yellow.should_see("Waiting for your opponent to accept the rematch.")
+    await red.should_see("Your opponent asks for a rematch (colours swap).")
+    assert status(red) == "Player red wins!"
+    await click_marker(red, "rematch")
+    # The former yellow now plays red and moves first.
+    assert status(yellow) == "Your turn"
+    assert status(red) == "Waiting for red"
+    assert cell_label(red, 1, 1) == "Row 1, column 1: empty"
+    await click_column(yellow, 6)
+    assert cell_label(red, 1, 6) == "Row 1, column 6: red"
+    assert status(red) == "Your turn"
+
+
+async def test_resign_asks_first_and_ends_the_game(create_user: Callable[[], User]) -> None:
+    red, yellow = create_user(), create_user()
+    join, _ = await invite(red)
+    await yellow.open(join)
+    await click_column(red, 4)
+    await click_marker(yellow, "resign")
+    await yellow.should_see("Resign this game? Your opponent wins.")
+    assert status(red) == "Waiting for yellow"
+    await click_marker(yellow, "confirm-resign")
+    assert status(red) == "Yellow resigned. Player red wins!"
+    assert status(yellow) == "Yellow resigned. Player red wins!"
+    await click_column(red, 4)
+    await red.should_see("The game is over.")
+    assert cell_label(red, 2, 4) == "Row 2, column 4: empty"
+
+
+async def test_an_unknown_key_is_a_404_page(user: User) -> None:
+    for path in ("/join/nope", "/watch/nope", "/local/nope", "/join/" + "x" * 500, "/watch/%00%ff"):
+        response = await user.http_client.get(path)
+        assert response.status_code == 404, path
+        assert "Game not found." in response.text
+        assert "Traceback" not in response.text
