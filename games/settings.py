@@ -28,6 +28,10 @@ class Settings:
     storage_secret_is_random: bool = False
     game_ttl: float = 7 * 24 * 3600
     """Seconds after its last change that a game is deleted (GAME_TTL)."""
+    database_url: str = "sqlite:///connect4.db"
+    """Where games are kept when REDIS_URL is not set: sqlite:///relative.db, sqlite:////absolute.db or memory://."""
+    redis_url: str = ""
+    """With a Redis URL, games live in Redis and several instances share them."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -51,6 +55,14 @@ class Settings:
         if not game_ttl > 0:
             raise SettingsError(f"GAME_TTL must be a number of seconds, not {ttl_text!r}.")
         secret = env.get("STORAGE_SECRET", "")
+        database_url = env.get("DATABASE_URL", "") or cls.database_url
+        if not (database_url.startswith("sqlite:///") or database_url == "memory://"):
+            raise SettingsError(
+                f"DATABASE_URL must look like sqlite:///connect4.db or memory://, not {database_url!r}."
+            )
+        redis_url = env.get("REDIS_URL", "")
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError(f"REDIS_URL must look like redis://host:6379/0, not {redis_url!r}.")
         return cls(
             host=env.get("HOST", cls.host),
             port=port,
@@ -58,4 +70,6 @@ class Settings:
             storage_secret=secret or secrets.token_urlsafe(32),
             storage_secret_is_random=not secret,
             game_ttl=game_ttl,
+            database_url=database_url,
+            redis_url=redis_url,
         )

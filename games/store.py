@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 from games.model import GameRecord
 
-__all__ = ["MemoryStore", "RecordCallback", "Store"]
+__all__ = ["MemoryStore", "RecordCallback", "StatusCallback", "Store"]
 
 RecordCallback = Callable[[GameRecord], None]
+StatusCallback = Callable[[bool], None]
 
 
 class Store(abc.ABC):
@@ -18,6 +19,21 @@ class Store(abc.ABC):
     Stores shared by several server instances also tell each instance about records that
     another instance saved (:meth:`follow`), so every browser sees every change.
     """
+
+    available = True
+    """False while the store cannot be reached (a networked store reconnects by itself)."""
+
+    def on_status(self, callback: StatusCallback) -> None:
+        """Call ``callback(available)`` whenever the store is lost or comes back."""
+        self._status_callbacks = [*getattr(self, "_status_callbacks", []), callback]
+
+    def set_available(self, available: bool) -> None:
+        """Record whether the store answers, telling the status callbacks when that changes."""
+        if available == self.available:
+            return
+        self.available = available
+        for callback in getattr(self, "_status_callbacks", []):
+            callback(available)
 
     async def start(self, on_remote: RecordCallback) -> None:  # noqa: B027  # optional hook
         """Connect; ``on_remote`` gets records that other instances save for followed games."""

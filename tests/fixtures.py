@@ -88,7 +88,10 @@ class AppServer:
 @pytest.fixture
 def app_server(tmp_path: Path) -> Iterator[AppServer]:
     """A fresh app process with its own working directory's files in ``tmp_path``."""
-    server = AppServer(env={"STORAGE_SECRET": "test-secret"}, log_path=tmp_path / "app.log").start()
+    server = AppServer(
+        env={"STORAGE_SECRET": "test-secret", "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}"},
+        log_path=tmp_path / "app.log",
+    ).start()
     try:
         yield server
     finally:

@@ -24,14 +24,18 @@ def test_healthz_answers_ok(app_server: AppServer) -> None:
 
 
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:
-    server = AppServer(env={"STORAGE_SECRET": "s"}, log_path=tmp_path / "app.log").start()
+    server = AppServer(
+        env={"STORAGE_SECRET": "s", "DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}, log_path=tmp_path / "app.log"
+    ).start()
     assert server.stop(signal.SIGTERM) == 0
     assert "Application shutdown complete" in server.log()
     assert "Traceback" not in server.log()
 
 
 def test_a_random_storage_secret_is_announced(tmp_path: Path) -> None:
-    server = AppServer(env={"STORAGE_SECRET": ""}, log_path=tmp_path / "app.log").start()
+    server = AppServer(
+        env={"STORAGE_SECRET": "", "DATABASE_URL": f"sqlite:///{tmp_path}/a.db"}, log_path=tmp_path / "app.log"
+    ).start()
     server.stop()
     assert "STORAGE_SECRET is not set" in server.log()
 

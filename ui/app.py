@@ -11,7 +11,8 @@ from nicegui import app, background_tasks, ui
 
 from games.hub import GameHub
 from games.settings import Settings
-from games.store import MemoryStore, Store
+from games.store import Store
+from games.stores import open_store
 from ui import pages
 from ui.theme import Theme
 
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 def setup(settings: Settings | None = None, theme: Theme | None = None, store: Store | None = None) -> GameHub:
     """Register everything on NiceGUI's app and return the hub that holds the games."""
     settings = settings or Settings()
-    hub = GameHub(store or MemoryStore())
+    hub = GameHub(store or open_store(settings))
     ui.add_css((theme or Theme()).css(), shared=True)
     pages.register(hub)
 

@@ -1,0 +1,249 @@
+"""Games in a SQLite file (WAL), written by one thread that commits bursts of changes together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from engine.connect4 import Player
+from games.errors import StoreUnavailableError
+from games.model import GameRecord, Mode
+from games.store import Store
+
+__all__ = ["SQLiteStore"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS games (
+    id TEXT PRIMARY KEY,
+    mode TEXT NOT NULL,
+    join_key TEXT NOT NULL UNIQUE,
+    watch_key TEXT NOT NULL UNIQUE,
+    red TEXT,
+    yellow TEXT,
+    moves TEXT NOT NULL,
+    resigned TEXT,
+    rematch TEXT NOT NULL,
+    round INTEGER NOT NULL,
+    level TEXT,
+    version INTEGER NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS games_updated ON games (updated);
+"""
+_COLUMNS = (
+    "id, mode, join_key, watch_key, red, yellow, moves, resigned, rematch, round, level, version, created, updated"
+)
+
+_Job = Callable[[sqlite3.Connection], Any]
+_STOP = object()
+
+
+def _row(record: GameRecord) -> tuple[Any, ...]:
+    return (
+        record.id,
+        record.mode.value,
+        record.join_key,
+        record.watch_key,
+        record.red,
+        record.yellow,
+        record.moves,
+        record.resigned.value if record.resigned else None,
+        ",".join(sorted(player.value for player in record.rematch)),
+        record.round,
+        record.level,
+        record.version,
+        record.created,
+        record.updated,
+    )
+
+
+def _record(row: tuple[Any, ...]) -> GameRecord:
+    (
+        id_,
+        mode,
+        join_key,
+        watch_key,
+        red,
+        yellow,
+        moves,
+        resigned,
+        rematch,
+        round_,
+        level,
+        version,
+        created,
+        updated,
+    ) = row
+    return GameRecord(
+        id=id_,
+        mode=Mode(mode),
+        join_key=join_key,
+        watch_key=watch_key,
+        red=red,
+        yellow=yellow,
+        moves=moves,
+        resigned=Player(resigned) if resigned else None,
+        rematch=frozenset(Player(p) for p in rematch.split(",") if p),
+        round=round_,
+        level=level,
+        version=version,
+        created=created,
+        updated=updated,
+    )
+
+
+class SQLiteStore(Store):
+    """A SQLite file in WAL mode behind one writer thread.
+
+    The event loop never touches the database: each call becomes a job on a queue, and the
+    thread runs every job waiting at that moment in one transaction, so a burst of moves from
+    many games costs one commit. A call returns only after its transaction committed, so a
+    move is on disk before any browser is told about it.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._jobs: queue.SimpleQueue[tuple[_Job, Future[Any]] | object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self.commits = 0
+        """How many transactions were committed (one per batch of jobs)."""
+
+    async def start(self, on_remote: Callable[[GameRecord], None]) -> None:
+        if self._thread is not None:
+            return
+        ready: Future[None] = Future()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="sqlite-store", daemon=True)
+        self._thread.start()
+        await asyncio.wrap_future(ready)
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        self._jobs.put(_STOP)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+
+    def _run(self, ready: Future[None]) -> None:
+        try:
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process (the WAL is written before commit returns);
+            # only a power cut could lose the last transactions.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA busy_timeout=5000")
+            db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            ready.set_exception(exc)
+            return
+        ready.set_result(None)
+        stopping = False
+        while not stopping:
+            batch = [self._jobs.get()]
+            while True:
+                try:
+                    batch.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            jobs: list[tuple[_Job, Future[Any]]] = []
+            for item in batch:
+                if item is _STOP:
+                    stopping = True
+                else:
+                    jobs.append(item)  # type: ignore[arg-type]
+            if jobs:
+                self._run_batch(db, jobs)
+        db.close()
+
+    def _run_batch(self, db: sqlite3.Connection, jobs: list[tuple[_Job, Future[Any]]]) -> None:
+        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for job, future in jobs:
+                # A failing job (a constraint, say) must not take the others' writes with it.
+                db.execute("SAVEPOINT job")
+                try:
+                    results.append((future, job(db), None))
+                    db.execute("RELEASE job")
+                except sqlite3.Error as exc:
+                    db.execute("ROLLBACK TO job")
+                    db.execute("RELEASE job")
+                    results.append((future, None, exc))
+            db.execute("COMMIT")
+            self.commits += 1
+        except sqlite3.Error as exc:
+            log.exception("SQLite transaction failed")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for _, future in jobs:
+                future.set_exception(StoreUnavailableError())
+            del exc
+            return
+        for future, value, error in results:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(value)
+
+    async def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
+        if self._thread is None:
+            raise StoreUnavailableError
+        future: Future[T] = Future()
+        self._jobs.put((job, future))
+        return await asyncio.wrap_future(future)
+
+    # -- the Store interface -----------------------------------------------------------------
+
+    async def create(self, record: GameRecord) -> None:
+        row = _row(record)
+        await self._call(lambda db: db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * 14)})", row))
+
+    async def load(self, game_id: str) -> GameRecord | None:
+        def select(db: sqlite3.Connection) -> tuple[Any, ...] | None:
+            row: tuple[Any, ...] | None = db.execute(
+                f"SELECT {_COLUMNS} FROM games WHERE id = ?", (game_id,)
+            ).fetchone()
+            return row
+
+        row = await self._call(select)
+        return _record(row) if row else None
+
+    async def find(self, key: str) -> GameRecord | None:
+        def select(db: sqlite3.Connection) -> tuple[Any, ...] | None:
+            row: tuple[Any, ...] | None = db.execute(
+                f"SELECT {_COLUMNS} FROM games WHERE join_key = ? OR watch_key = ?", (key, key)
+            ).fetchone()
+            return row
+
+        row = await self._call(select)
+        return _record(row) if row else None
+
+    async def save(self, record: GameRecord) -> bool:
+        row = _row(record)
+
+        def update(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "UPDATE games SET red = ?, yellow = ?, moves = ?, resigned = ?, rematch = ?, round = ?, level = ?,"
+                " version = ?, updated = ? WHERE id = ? AND version = ?",
+                (*row[4:12], row[13], record.id, record.version - 1),
+            )
+            return cursor.rowcount == 1
+
+        return await self._call(update)
+
+    async def delete_idle(self, before: float) -> int:
+        return await self._call(lambda db: db.execute("DELETE FROM games WHERE updated < ?", (before,)).rowcount)
+
+    async def ping(self) -> bool:
+        return bool(await self._call(lambda db: db.execute("SELECT 1").fetchone()))
