@@ -1,0 +1,134 @@
+"""The store contract, against the in-memory store and a real SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from engine.connect4 import Player
+from games.errors import StoreUnavailableError
+from games.hub import GameHub
+from games.model import GameRecord, Mode, new_id, new_key
+from games.sqlite_store import SQLiteStore
+from games.store import MemoryStore, Store
+
+
+def record(**changes: object) -> GameRecord:
+    base = GameRecord(id=new_id(), mode=Mode.ONLINE, join_key=new_key(), watch_key=new_key(), red="alice")
+    return base.changed(**changes) if changes else base
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    store: Store = MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "games.db")
+    await store.start(lambda _: None)
+    yield store
+    await store.close()
+
+
+async def test_create_load_and_find_by_either_key(store: Store) -> None:
+    game = record()
+    await store.create(game)
+    assert await store.load(game.id) == game
+    assert await store.find(game.join_key) == game
+    assert await store.find(game.watch_key) == game
+    assert await store.load("nope") is None
+    assert await store.find("nope") is None
+
+
+async def test_save_is_a_compare_and_set_on_the_version(store: Store) -> None:
+    game = record()
+    await store.create(game)
+    first = game.changed(moves="4", yellow="bob", rematch=frozenset({Player.RED}), resigned=Player.YELLOW)
+    assert await store.save(first)
+    assert not await store.save(game.changed(moves="5"))  # built on version 0, which is gone
+    assert not await store.save(first)  # the same version twice
+    assert await store.load(game.id) == first
+    assert await store.save(first.changed(moves="44"))
+
+
+async def test_delete_idle(store: Store) -> None:
+    old = record()
+    old = GameRecord(**{**old.__dict__, "updated": time.time() - 100})
+    new = record()
+    await store.create(old)
+    await store.create(new)
+    assert await store.delete_idle(time.time() - 50) == 1
+    assert await store.load(old.id) is None
+    assert await store.find(old.join_key) is None
+    assert await store.load(new.id) == new
+
+
+async def test_ping(store: Store) -> None:
+    assert await store.ping()
+
+
+async def test_sqlite_keeps_games_across_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    store = SQLiteStore(path)
+    await store.start(lambda _: None)
+    game = record()
+    await store.create(game)
+    await store.save(game.changed(moves="4453"))
+    await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    reopened = SQLiteStore(path)
+    await reopened.start(lambda _: None)
+    loaded = await reopened.load(game.id)
+    await reopened.close()
+    assert loaded is not None
+    assert loaded.moves == "4453"
+    assert loaded.version == 1
+
+
+async def test_a_burst_of_moves_from_many_games_shares_commits(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "games.db")
+    hub = GameHub(store)
+    await hub.start()
+    games = [await hub.create(Mode.LOCAL, f"player{i}") for i in range(100)]
+    commits_before = store.commits
+    await asyncio.gather(*(hub.play(live, live.record.red or "", 3) for live in games))
+    commits = store.commits - commits_before
+    await hub.close()
+    assert all(live.record.moves == "4" for live in games)
+    assert commits < 50, f"{commits} commits for 100 moves"
+
+
+async def test_the_event_loop_runs_while_sqlite_waits_for_a_lock(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    store = SQLiteStore(path)
+    await store.start(lambda _: None)
+    game = record()
+    await store.create(game)
+    blocker = sqlite3.connect(path, check_same_thread=False)
+    blocker.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(0.5, blocker.rollback)
+    release.start()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    saved = await store.save(game.changed(moves="4"))  # waits for the lock in the store's thread
+    ticker.cancel()
+    blocker.close()
+    await store.close()
+    assert saved
+    assert ticks >= 10  # the loop kept running for the half second the database was locked
+
+
+async def test_a_closed_store_says_it_is_unavailable(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "games.db")
+    with pytest.raises(StoreUnavailableError, match="connection to the game server was lost"):
+        await store.load("x")

@@ -1,0 +1,61 @@
+"""Games survive the server: SIGKILL in the middle of play, restart on the same SQLite file, play on."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.fixtures import AppServer, screenshot_path
+
+pytestmark = pytest.mark.browser
+
+
+def click_column(page: Page, column: int) -> None:
+    page.get_by_role("button", name=f"Column {column}", exact=True).click()
+
+
+def test_sigkill_mid_game_loses_no_acknowledged_move(tmp_path: Path, chromium: Browser) -> None:
+    env = {"STORAGE_SECRET": "persist-secret", "DATABASE_URL": f"sqlite:///{tmp_path / 'games.db'}"}
+    server = AppServer(env=env, log_path=tmp_path / "app.log").start()
+    red_context, yellow_context = chromium.new_context(), chromium.new_context()
+    red, yellow = red_context.new_page(), yellow_context.new_page()
+    try:
+        red.goto(server.url)
+        red.get_by_role("button", name="Invite a friend").click()
+        join_url = red.get_by_role("link", name="Join link").get_attribute("href")
+        assert join_url is not None
+        yellow.goto(join_url)
+        for page, column in [(red, 4), (yellow, 4), (red, 5), (yellow, 5), (red, 6)]:
+            click_column(page, column)
+            # Acknowledged: the opponent's board shows it, so the server has stored it.
+            other = yellow if page is red else red
+            expect(other.get_by_text("Your turn")).to_be_visible()
+        assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+
+        server.start()  # same port, same file
+        for page in (red, yellow):
+            page.goto(join_url if page is yellow else red.url)
+        expect(yellow.get_by_text("Your turn")).to_be_visible()
+        expect(red.get_by_text("Waiting for yellow")).to_be_visible()
+        for page in (red, yellow):
+            for label in (
+                "Row 1, column 4: red",
+                "Row 2, column 4: yellow",
+                "Row 1, column 5: red",
+                "Row 2, column 5: yellow",
+                "Row 1, column 6: red",
+            ):
+                expect(page.get_by_label(label)).to_have_count(1)
+        click_column(yellow, 1)
+        expect(red.get_by_text("Your turn")).to_be_visible()
+        click_column(red, 7)
+        for page in (red, yellow):
+            expect(page.get_by_text("Player red wins!").first).to_be_visible()
+        red.screenshot(path=screenshot_path("after-sigkill-red"))
+    finally:
+        red_context.close()
+        yellow_context.close()
+        server.stop()
