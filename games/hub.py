@@ -25,6 +25,7 @@ from games.errors import (
     SpectatorError,
 )
 from games.model import GameRecord, Mode, Role, new_id, new_key
+from games.ratelimit import RateLimiter
 from games.store import Store
 
 __all__ = [
@@ -162,8 +163,15 @@ class LiveGame:
 class GameHub:
     """Every game this process knows, and every change to them."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self, store: Store, *, move_limit: RateLimiter | None = None, create_limit: RateLimiter | None = None
+    ) -> None:
         self.store = store
+        # A person clicks a few times a second at most; a script flooding clicks gets told to slow down.
+        self.move_limit = move_limit or RateLimiter(rate=5, burst=20, message="Too many moves at once: slow down.")
+        self.create_limit = create_limit or RateLimiter(
+            rate=0.2, burst=10, message="You are starting games too quickly; try again in a minute."
+        )
         self._live: dict[str, LiveGame] = {}
         self._keys: dict[str, str] = {}  # join and watch keys of the live games
 
@@ -187,6 +195,7 @@ class GameHub:
         self, mode: Mode, identity: str, *, level: str | None = None, side: Player = Player.RED
     ) -> LiveGame:
         """A new game with ``identity`` seated: red online, both sides locally, ``side`` against the computer."""
+        self.create_limit.check(identity)
         red, yellow = identity, None
         if mode is Mode.LOCAL:
             yellow = identity
@@ -283,6 +292,8 @@ class GameHub:
 
     async def play(self, live: LiveGame, identity: str, column: int) -> None:
         """Drop a disc for ``identity``; raises the engine's refusals and the game layer's."""
+        if identity != COMPUTER:
+            self.move_limit.check(identity)
 
         def move(record: GameRecord) -> GameRecord:
             role = record.role_of(identity)

@@ -19,6 +19,7 @@ from engine.connect4 import (
 from games.errors import ConflictError, GameNotFoundError, NotAllowedError, NotStartedError, SpectatorError
 from games.hub import COMPUTER, GameChanged, GameEvent, GameHub, MovePlayed, MoveUndone, NewGame
 from games.model import Mode, Role
+from games.ratelimit import RateLimitedError
 from games.store import MemoryStore
 
 
@@ -204,3 +205,26 @@ async def test_idle_games_are_cleaned_up(hub: GameHub) -> None:
 async def test_unknown_keys_are_not_found(hub: GameHub, key: object) -> None:
     with pytest.raises(GameNotFoundError, match=r"^Game not found\.$"):
         await hub.find(key)  # type: ignore[arg-type]
+
+
+async def test_a_flood_of_clicks_is_rate_limited_per_browser(hub: GameHub) -> None:
+    live = await hub.create(Mode.LOCAL, "alice")
+    other = await hub.create(Mode.LOCAL, "bob")
+    results = []
+    for _ in range(200):  # a script clicking a column that does not exist, as fast as it can
+        try:
+            await hub.play(live, "alice", 99)
+        except (InvalidColumnError, RateLimitedError) as exc:
+            results.append(str(exc))
+    refused = results.count("Too many moves at once: slow down.")
+    assert 170 <= refused <= 180  # all but the burst of 20 (and what refilled meanwhile)
+    await hub.play(other, "bob", 3)  # another browser is not held back
+    assert live.record.moves == ""
+
+
+async def test_creating_games_is_rate_limited(hub: GameHub) -> None:
+    for _ in range(10):
+        await hub.create(Mode.ONLINE, "alice")
+    with pytest.raises(RateLimitedError, match="starting games too quickly"):
+        await hub.create(Mode.ONLINE, "alice")
+    await hub.create(Mode.ONLINE, "bob")

@@ -132,3 +132,11 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
         element_of(user, "board"),
         element_of(user, "status"),
     }
+
+
+async def test_a_flood_of_clicks_is_told_to_slow_down(user: User) -> None:
+    await user.open("/local")
+    for _ in range(40):
+        await click_column(user, 4)
+    await user.should_see("Too many moves at once: slow down.")
+    assert cell_label(user, 6, 4) == "Row 6, column 4: yellow"  # the six that fit, nothing more
