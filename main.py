@@ -11,6 +11,7 @@ from nicegui import ui
 
 from games.settings import Settings, SettingsError
 from ui.app import setup
+from ui.redis_storage import use_redis_for_nicegui_storage
 from ui.theme import Theme
 
 log = logging.getLogger("connect4")
@@ -25,6 +26,8 @@ def main() -> None:
         settings = Settings.from_env()
     except SettingsError as exc:
         sys.exit(f"connect4: {exc}")
+    if settings.redis_url:
+        use_redis_for_nicegui_storage(settings.redis_url)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("games").setLevel(settings.log_level)
     if settings.storage_secret_is_random:

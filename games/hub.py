@@ -13,12 +13,14 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from engine.connect4 import Connect4, GameOverError, Move, NotYourTurnError, Outcome, Player
 from games.errors import (
     ConflictError,
+    GameError,
     GameNotFoundError,
     NotAllowedError,
     NotStartedError,
@@ -44,6 +46,9 @@ log = logging.getLogger(__name__)
 
 COMPUTER = "computer"
 """The identity that holds the computer's seat."""
+
+PRESENCE_TTL = 90.0
+"""Seconds after which another instance's silent presence report counts as gone (it repeats every third of it)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,11 @@ class LiveGame:
         self.record = record
         self.board = record.board()
         self.presence: Counter[Player] = Counter()
+        """Views of each seat connected to this instance."""
+        self.remote_presence: dict[str, tuple[dict[str, int], float]] = {}
+        """Other instances' reports: instance id -> (views per seat, when reported)."""
+        self.thinking = False
+        """True while the computer chooses its move in this game."""
         self.lock = asyncio.Lock()
         self._listeners: list[Listener] = []
 
@@ -115,7 +125,10 @@ class LiveGame:
     def is_connected(self, player: Player) -> bool:
         """Whether a browser holding ``player``'s seat has this game open."""
         seat = self.record.seat(player)
-        return seat == COMPUTER or self.presence[player] > 0
+        if seat == COMPUTER or self.presence[player] > 0:
+            return True
+        fresh = time.time() - PRESENCE_TTL
+        return any(seats.get(player.value, 0) > 0 and at > fresh for seats, at in self.remote_presence.values())
 
     def apply(self, record: GameRecord) -> None:
         """Bring this game up to ``record`` and announce what changed; older records are ignored."""
@@ -130,6 +143,10 @@ class LiveGame:
                 self.presence[Player.YELLOW],
                 self.presence[Player.RED],
             )
+            self.remote_presence = {
+                instance: ({"red": seats.get("yellow", 0), "yellow": seats.get("red", 0)}, at)
+                for instance, (seats, at) in self.remote_presence.items()
+            }
         if record.round != old.round or not (record.moves.startswith(old.moves) or old.moves.startswith(record.moves)):
             self.board = record.board()
             events.append(NewGame())
@@ -167,6 +184,10 @@ class GameHub:
         self, store: Store, *, move_limit: RateLimiter | None = None, create_limit: RateLimiter | None = None
     ) -> None:
         self.store = store
+        self.instance = new_id()
+        """This process's name among the instances sharing the store."""
+        self._background: set[asyncio.Task[None]] = set()
+        store.on_presence(self._remote_presence)
         # A person clicks a few times a second at most; a script flooding clicks gets told to slow down.
         self.move_limit = move_limit or RateLimiter(rate=5, burst=20, message="Too many moves at once: slow down.")
         self.create_limit = create_limit or RateLimiter(
@@ -174,35 +195,69 @@ class GameHub:
         )
         self._live: dict[str, LiveGame] = {}
         self._keys: dict[str, str] = {}  # join and watch keys of the live games
+        self._change_hooks: list[Callable[[LiveGame], None]] = []
 
     async def start(self) -> None:
         """Connect the store; changes other instances make arrive through :meth:`receive`."""
         await self.store.start(self.receive)
+        self._spawn(self._repeat_presence())
 
     async def close(self) -> None:
         """Let pending writes finish and disconnect the store."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.store.close()
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def on_change(self, hook: Callable[[LiveGame], None]) -> None:
+        """Call ``hook(live)`` after every change to a game this process shows, wherever it was made."""
+        self._change_hooks.append(hook)
+
+    def _changed(self, live: LiveGame) -> None:
+        for hook in self._change_hooks:
+            try:
+                hook(live)
+            except Exception:
+                log.exception("game %s: a change hook failed", live.id)
 
     def receive(self, record: GameRecord) -> None:
         """A record another instance saved: show it in every view of that game here."""
         live = self._live.get(record.id)
-        if live is not None:
+        if live is not None and record.version > live.record.version:
             live.apply(record)
+            self._changed(live)
 
     # -- finding and creating ------------------------------------------------------------------
 
     async def create(
-        self, mode: Mode, identity: str, *, level: str | None = None, side: Player = Player.RED
+        self, mode: Mode, identity: str, *, level: str | None = None, side: Player = Player.RED, moves: str = ""
     ) -> LiveGame:
-        """A new game with ``identity`` seated: red online, both sides locally, ``side`` against the computer."""
+        """A new game with ``identity`` seated: red online, both sides locally, ``side`` against the computer.
+
+        ``moves`` starts it from a position (solver notation); an invalid one raises the engine's
+        :class:`~engine.connect4.InvalidPositionError`.
+        """
         self.create_limit.check(identity)
+        moves = Connect4.from_moves(moves).moves_str()
         red, yellow = identity, None
         if mode is Mode.LOCAL:
             yellow = identity
         elif mode is Mode.COMPUTER:
             red, yellow = (identity, COMPUTER) if side is Player.RED else (COMPUTER, identity)
         record = GameRecord(
-            id=new_id(), mode=mode, join_key=new_key(), watch_key=new_key(), red=red, yellow=yellow, level=level
+            id=new_id(),
+            mode=mode,
+            join_key=new_key(),
+            watch_key=new_key(),
+            red=red,
+            yellow=yellow,
+            level=level,
+            moves=moves,
         )
         await self.store.create(record)
         log.info("game %s: created (%s)", record.id, mode)
@@ -235,10 +290,12 @@ class GameHub:
         if live is None:
             live = self._live[record.id] = LiveGame(record)
             self._keys[record.join_key] = self._keys[record.watch_key] = record.id
+            self._changed(live)
             # Errors are the store's to report; a game another instance changes must reach our views.
             asyncio.get_running_loop().create_task(self.store.follow(record.id))
-        else:
+        elif record.version > live.record.version:
             live.apply(record)
+            self._changed(live)
         return live
 
     def forget(self, game_id: str) -> None:
@@ -280,6 +337,7 @@ class GameHub:
             live.presence[player] += 1
         if role.players:
             live.announce(GameChanged())
+            self._spawn(self._share_presence(live))
 
     def disconnect(self, live: LiveGame, role: Role) -> None:
         """A view of ``role`` closed or lost its connection."""
@@ -287,6 +345,26 @@ class GameHub:
             live.presence[player] = max(0, live.presence[player] - 1)
         if role.players:
             live.announce(GameChanged())
+            self._spawn(self._share_presence(live))
+
+    async def _share_presence(self, live: LiveGame) -> None:
+        seats = {player.value: live.presence[player] for player in Player}
+        with contextlib.suppress(GameError):  # presence is best effort; the next report repeats it
+            await self.store.share_presence(live.id, self.instance, seats)
+
+    async def _repeat_presence(self) -> None:
+        while True:
+            await asyncio.sleep(PRESENCE_TTL / 3)
+            for live in list(self._live.values()):
+                if any(live.presence.values()):
+                    await self._share_presence(live)
+
+    def _remote_presence(self, game_id: str, instance: str, seats: dict[str, int], at: float) -> None:
+        live = self._live.get(game_id)
+        if live is None or instance == self.instance:
+            return
+        live.remote_presence[instance] = (seats, at)
+        live.announce(GameChanged())
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -411,5 +489,7 @@ class GameHub:
                 if fresh is None:
                     raise GameNotFoundError
                 live.apply(fresh)
+                self._changed(live)
                 raise ConflictError
             live.apply(record)
+        self._changed(live)

@@ -32,6 +32,8 @@ class Settings:
     """Where games are kept when REDIS_URL is not set: sqlite:///relative.db, sqlite:////absolute.db or memory://."""
     redis_url: str = ""
     """With a Redis URL, games live in Redis and several instances share them."""
+    computer_workers: int = 1
+    """Worker processes for the computer opponent and analysis (COMPUTER_WORKERS)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -63,6 +65,9 @@ class Settings:
         redis_url = env.get("REDIS_URL", "")
         if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError(f"REDIS_URL must look like redis://host:6379/0, not {redis_url!r}.")
+        workers_text = env.get("COMPUTER_WORKERS", str(cls.computer_workers))
+        if not workers_text.isdigit() or not 1 <= int(workers_text) <= 64:
+            raise SettingsError(f"COMPUTER_WORKERS must be a whole number from 1 to 64, not {workers_text!r}.")
         return cls(
             host=env.get("HOST", cls.host),
             port=port,
@@ -72,4 +77,5 @@ class Settings:
             game_ttl=game_ttl,
             database_url=database_url,
             redis_url=redis_url,
+            computer_workers=int(workers_text),
         )

@@ -7,10 +7,12 @@ from collections.abc import Callable
 
 from games.model import GameRecord
 
-__all__ = ["MemoryStore", "RecordCallback", "StatusCallback", "Store"]
+__all__ = ["MemoryStore", "PresenceCallback", "RecordCallback", "StatusCallback", "Store"]
 
 RecordCallback = Callable[[GameRecord], None]
 StatusCallback = Callable[[bool], None]
+PresenceCallback = Callable[[str, str, dict[str, int], float], None]
+"""Called with a game id, another instance's id, its connected seats ({"red": 1}) and when it said so."""
 
 
 class Store(abc.ABC):
@@ -64,6 +66,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def ping(self) -> bool:
         """True if the store answers."""
+
+    def on_presence(self, callback: PresenceCallback) -> None:
+        """Call ``callback`` when another instance reports who is connected to a followed game there."""
+        self._presence_callbacks = [*getattr(self, "_presence_callbacks", []), callback]
+
+    def tell_presence(self, game_id: str, instance: str, seats: dict[str, int], at: float) -> None:
+        """Pass another instance's presence report to the presence callbacks."""
+        for callback in getattr(self, "_presence_callbacks", []):
+            callback(game_id, instance, seats, at)
+
+    async def share_presence(self, game_id: str, instance: str, seats: dict[str, int]) -> None:  # noqa: B027
+        """Tell the other instances who is connected to ``game_id`` here (a store of one instance has none)."""
 
     async def follow(self, game_id: str) -> None:  # noqa: B027  # optional hook
         """Start hearing about other instances' changes to ``game_id``."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["nicegui.testing.user_plugin", "tests.fixtures"]
+pytest_plugins = ["nicegui.testing.user_plugin", "tests.fixtures", "tests.redis_fixtures"]
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -117,6 +118,11 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+def click_column(page: Page, column: int) -> None:
+    """Click the control labelled "Column N" (N from 1) in a real browser."""
+    page.get_by_role("button", name=f"Column {column}", exact=True).click()
 
 
 def screenshot_path(name: str) -> Path:

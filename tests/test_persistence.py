@@ -6,15 +6,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.fixtures import AppServer, screenshot_path
+from tests.fixtures import AppServer, click_column, screenshot_path
 
 pytestmark = pytest.mark.browser
-
-
-def click_column(page: Page, column: int) -> None:
-    page.get_by_role("button", name=f"Column {column}", exact=True).click()
 
 
 def test_sigkill_mid_game_loses_no_acknowledged_move(tmp_path: Path, chromium: Browser) -> None:
@@ -35,9 +31,15 @@ def test_sigkill_mid_game_loses_no_acknowledged_move(tmp_path: Path, chromium: B
             expect(other.get_by_text("Your turn")).to_be_visible()
         assert server.stop(signal.SIGKILL) == -signal.SIGKILL
 
+        red_url = red.url
+        # The old tabs would reload by themselves when the server is back; fresh tabs in the same
+        # browsers (same cookies, so the same identities) make the reconnection deterministic.
+        red.close()
+        yellow.close()
         server.start()  # same port, same file
-        for page in (red, yellow):
-            page.goto(join_url if page is yellow else red.url)
+        red, yellow = red_context.new_page(), yellow_context.new_page()
+        red.goto(red_url)
+        yellow.goto(join_url)
         expect(yellow.get_by_text("Your turn")).to_be_visible()
         expect(red.get_by_text("Waiting for yellow")).to_be_visible()
         for page in (red, yellow):

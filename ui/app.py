@@ -9,6 +9,7 @@ import logging
 from fastapi.responses import PlainTextResponse
 from nicegui import app, background_tasks, ui
 
+from games.computer import Analyst, ComputerPlayer
 from games.hub import GameHub
 from games.settings import Settings
 from games.store import Store
@@ -25,8 +26,10 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
     """Register everything on NiceGUI's app and return the hub that holds the games."""
     settings = settings or Settings()
     hub = GameHub(store or open_store(settings))
+    analyst = Analyst(workers=settings.computer_workers)
+    computer = ComputerPlayer(hub, analyst)
     ui.add_css((theme or Theme()).css(), shared=True)
-    pages.register(hub)
+    pages.register(hub, analyst, computer)
 
     async def clean_up_forever() -> None:
         while True:
@@ -40,8 +43,13 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
         await hub.start()
         background_tasks.create(clean_up_forever(), name="clean up idle games")
 
+    async def stop() -> None:
+        await computer.close()
+        analyst.close()
+        await hub.close()
+
     app.on_startup(start)
-    app.on_shutdown(hub.close)
+    app.on_shutdown(stop)
 
     @app.get("/healthz", response_class=PlainTextResponse)
     async def healthz() -> PlainTextResponse:

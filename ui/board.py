@@ -31,6 +31,7 @@ class BoardView:
     def __init__(self, board: Connect4, on_column: Callable[[int], Awaitable[None] | None]) -> None:
         self._on_column = on_column
         self._cells: list[list[ui.element]] = []  # [column][row]
+        self.columns: list[ui.element] = []
         self._last: tuple[int, int] | None = None
         self._winning: list[ui.element] = []
         with (
@@ -46,6 +47,7 @@ class BoardView:
                     .props(f'role="button" tabindex="0" aria-label="Column {column + 1}"')
                     .mark(f"column-{column + 1}") as control
                 ):
+                    self.columns.append(control)
                     # The column is bound here, on the server: nothing the browser sends can change it.
                     control.on("click", lambda _, c=column: self._on_column(c), [])
                     control.on("keydown.enter", lambda _, c=column: self._on_column(c), [])

@@ -28,11 +28,11 @@ def status_text(live: LiveGame, role: Role) -> str:
         return outcome.result()
     if not record.started:
         return "Waiting for an opponent to join"
+    if live.thinking:
+        return "The computer is thinking…"
     turn = board.turn
     if role in (Role.RED, Role.YELLOW):
         return "Your turn" if turn in role.players else f"Waiting for {turn}"
-    if record.mode is Mode.COMPUTER and record.seat(turn) != "computer" and role is not Role.SPECTATOR:
-        return "Your turn"
     return f"{turn.capitalize()}'s turn"
 
 
@@ -55,6 +55,8 @@ class GameView:
             .props('aria-live="polite"')
             .mark("status")
         )
+        self.spinner = ui.spinner("dots", size="lg").props('aria-label="The computer is thinking"').mark("thinking")
+        self.spinner.set_visibility(live.thinking)
         self.board = BoardView(live.board, self.play)
         self._set_over()
         client = ui.context.client
@@ -92,6 +94,7 @@ class GameView:
     def refresh(self) -> None:
         """Recompute what depends on more than the board (status line, end of game)."""
         self.status.set_text(status_text(self.live, self.role))
+        self.spinner.set_visibility(self.live.thinking)
         self._set_over()
 
     def _set_over(self) -> None:

@@ -6,14 +6,26 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from engine.connect4 import Player
-from games.errors import GameNotFoundError
+from engine.connect4 import InvalidPositionError, Player
+from engine.levels import Level
+from games.computer import Analyst, ComputerPlayer
+from games.errors import GameError, GameNotFoundError, StoreUnavailableError
 from games.hub import GameEvent, GameHub, LiveGame
 from games.model import Mode, Role
+from ui.analysis import AnalysisPanel
 from ui.game_view import GameView
+from ui.store_status import store_status_banner
 from ui.theme import frame
 
-__all__ = ["browser_id", "register"]
+__all__ = ["LEVELS", "browser_id", "register"]
+
+LEVELS: dict[Level, tuple[str, str]] = {
+    Level.BEGINNER: ("Beginner", "Plays at random, and takes or blocks a win only half the time."),
+    Level.CASUAL: ("Casual", "Always takes and blocks wins, looks four moves ahead, sometimes slips."),
+    Level.STRONG: ("Strong", "Knows the openings and the endgame exactly; searches in between."),
+    Level.PERFECT: ("Perfect", "Always plays a best move: never loses a won or drawn position."),
+}
+"""Each level's name and what it does, as the player reads it."""
 
 
 def browser_id() -> str:
@@ -30,8 +42,26 @@ def not_found() -> None:
         ui.link("Back to the home page", "/").props('aria-label="Back to the home page"')
 
 
-def register(hub: GameHub) -> None:
+def unavailable(exc: StoreUnavailableError) -> None:
+    """The page for a game that cannot be read because the store is down: 503 and what to do."""
+    ui.context.client.status_code = 503
+    with frame("Connection lost"):
+        ui.label(str(exc)).classes("text-xl").mark("store-unavailable")
+        ui.label("Reload this page in a moment.")
+
+
+def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
     """Add the pages to the app (called once per app, so tests can build a fresh one)."""
+
+    async def find(key: str) -> LiveGame | None:
+        """The game for a link's key, or None after showing why there is none."""
+        try:
+            return await hub.find(key)
+        except GameNotFoundError:
+            not_found()
+        except StoreUnavailableError as exc:
+            unavailable(exc)
+        return None
 
     @ui.page("/")
     def home() -> None:
@@ -43,45 +73,101 @@ def register(hub: GameHub) -> None:
                     'size=lg aria-label="Play on this device"'
                 )
                 ui.button("Invite a friend", on_click=invite).props('size=lg aria-label="Invite a friend"')
+                ui.button("Play the computer", on_click=computer_dialog).props('size=lg aria-label="Play the computer"')
 
     async def invite() -> None:
-        live = await hub.create(Mode.ONLINE, browser_id())
+        try:
+            live = await hub.create(Mode.ONLINE, browser_id())
+        except GameError as exc:
+            ui.notify(str(exc), type="warning")
+            return
         ui.navigate.to(f"/join/{live.record.join_key}")
 
+    def computer_dialog() -> None:
+        with ui.dialog(value=True) as dialog, ui.card().classes("gap-3"):
+            ui.label("Play the computer").classes("text-lg font-bold")
+            side = ui.toggle({"red": "Red (moves first)", "yellow": "Yellow"}, value="red").props(
+                'aria-label="Your colour"'
+            )
+            level = (
+                ui.select({lv.name: title for lv, (title, _) in LEVELS.items()}, value=Level.CASUAL.name, label="Level")
+                .props('aria-label="Level"')
+                .classes("w-64")
+            )
+            about = ui.label(LEVELS[Level.CASUAL][1]).classes("text-sm opacity-80 max-w-xs").mark("level-about")
+            level.on_value_change(lambda e: about.set_text(LEVELS[Level[e.value]][1]))
+
+            async def start() -> None:
+                try:
+                    live = await hub.create(Mode.COMPUTER, browser_id(), level=level.value, side=Player(side.value))
+                except GameError as exc:
+                    ui.notify(str(exc), type="warning")
+                    return
+                dialog.close()
+                ui.navigate.to(f"/computer/{live.record.join_key}")
+
+            ui.button("Start", on_click=start).props('aria-label="Start"')
+
+    @ui.page("/computer/{key}")
+    async def against_computer(key: str) -> None:
+        live = await find(key)
+        if live is None:
+            return
+        identity = browser_id()
+        role = live.record.role_of(identity) if key == live.record.join_key else Role.SPECTATOR
+        level = Level[live.record.level or Level.PERFECT.name]
+        with frame("Play the computer"):
+            store_status_banner(hub)
+            title, about = LEVELS[level]
+            ui.label(f"Against the computer · {title}: {about}").classes("text-sm opacity-80").mark("level")
+            view = GameView(hub, live, role, identity)
+            if role is not Role.SPECTATOR:
+                local_controls(view, hub, live, identity, analyst)
+        computer.consider(live)
+
     @ui.page("/local")
-    async def new_local() -> RedirectResponse:
-        live = await hub.create(Mode.LOCAL, browser_id())
+    async def new_local() -> RedirectResponse | None:
+        try:
+            live = await hub.create(Mode.LOCAL, browser_id())
+        except GameError as exc:
+            ui.context.client.status_code = 429
+            with frame("Play on this device"):
+                ui.label(str(exc)).classes("text-xl").mark("refused")
+                ui.link("Back to the home page", "/").props('aria-label="Back to the home page"')
+            return None
         return RedirectResponse(f"/local/{live.record.join_key}", status_code=303)
 
-    @ui.page("/local/{key}")
-    async def local(key: str) -> None:
+    @ui.page("/analyze")
+    async def analyze(pos: str = "") -> RedirectResponse | None:
         try:
-            live = await hub.find(key)
-        except GameNotFoundError:
-            not_found()
+            live = await hub.create(Mode.LOCAL, browser_id(), moves=pos[:42])
+        except (InvalidPositionError, GameError) as exc:
+            with frame("Analysis"):
+                ui.label("That position cannot be analysed.").classes("text-xl font-bold").mark("bad-position")
+                ui.label(str(exc))
+                ui.link("Back to the home page", "/").props('aria-label="Back to the home page"')
+            ui.context.client.status_code = 400
+            return None
+        return RedirectResponse(f"/local/{live.record.join_key}?analysis=1", status_code=303)
+
+    @ui.page("/local/{key}")
+    async def local(key: str, analysis: bool = False) -> None:
+        live = await find(key)
+        if live is None:
             return
         identity = browser_id()
         role = live.record.role_of(identity) if key == live.record.join_key else Role.SPECTATOR
         with frame("Play on this device"):
+            store_status_banner(hub)
             view = GameView(hub, live, role, identity)
             if role is Role.BOTH:
-                with ui.row().classes("gap-2"):
-                    ui.button(
-                        "New game",
-                        icon="restart_alt",
-                        on_click=lambda: view.attempt(lambda: hub.new_game(live, identity)),
-                    ).props('outline aria-label="New game"')
-                    ui.button(
-                        "Undo", icon="undo", on_click=lambda: view.attempt(lambda: hub.undo(live, identity))
-                    ).props('outline aria-label="Undo"')
+                local_controls(view, hub, live, identity, analyst, analysis=analysis)
                 ui.label("Click a column or press 1 to 7. Red starts.").classes("text-sm opacity-70")
 
     @ui.page("/join/{key}")
     async def join(key: str, request: Request) -> None:
-        try:
-            live = await hub.find(key)
-        except GameNotFoundError:
-            not_found()
+        live = await find(key)
+        if live is None:
             return
         identity = browser_id()
         if key == live.record.join_key and live.record.mode is Mode.ONLINE:
@@ -92,17 +178,41 @@ def register(hub: GameHub) -> None:
 
     @ui.page("/watch/{key}")
     async def watch(key: str, request: Request) -> None:
-        try:
-            live = await hub.find(key)
-        except GameNotFoundError:
-            not_found()
+        live = await find(key)
+        if live is None:
             return
         online_page(hub, live, Role.SPECTATOR, browser_id(), request, full=False)
+
+
+def local_controls(
+    view: GameView, hub: GameHub, live: LiveGame, identity: str, analyst: Analyst, *, analysis: bool = False
+) -> None:
+    """New game, Undo, Hint, Analysis, and a link to this position: for games on one device."""
+    with ui.row().classes("gap-2 justify-center"):
+        ui.button(
+            "New game", icon="restart_alt", on_click=lambda: view.attempt(lambda: hub.new_game(live, identity))
+        ).props('outline aria-label="New game"')
+        ui.button("Undo", icon="undo", on_click=lambda: view.attempt(lambda: hub.undo(live, identity))).props(
+            'outline aria-label="Undo"'
+        )
+    AnalysisPanel(view, analyst, show=analysis)
+    share = (
+        ui.link("Link to this position", f"/analyze?pos={live.board.moves_str()}")
+        .props('aria-label="Link to this position"')
+        .classes("text-sm")
+        .mark("position-link")
+    )
+
+    def relink(_: GameEvent) -> None:
+        share.props["href"] = f"/analyze?pos={live.board.moves_str()}"
+
+    view.on_change(relink)
 
 
 def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request: Request, *, full: bool) -> None:
     """An online game as a player or a spectator sees it."""
     with frame("Online game"):
+        store_status_banner(hub)
         if full:
             ui.label("Both seats are taken, so you are watching this game.").classes("text-base font-medium").mark(
                 "seats-taken"

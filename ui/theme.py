@@ -85,6 +85,12 @@ body {{ font-family: {self.font_family}; }}
 .c4-win {{ box-shadow: 0 0 0 4px var(--c4-highlight); }}
 .c4-win::after {{ animation: c4-pulse 1s ease-in-out infinite alternate; }}
 @keyframes c4-pulse {{ to {{ transform: scale(0.82); }} }}
+.c4-values {{
+  display: flex; gap: var(--c4-gap); padding: 0 var(--c4-gap); box-sizing: border-box;
+  width: min(100%, {7 * self.disc_size + 8 * self.gap}px);
+}}
+.c4-value {{ flex: 1 1 0; min-width: 0; text-align: center; font-size: 0.75rem; line-height: 1.1; }}
+.c4-hint {{ background: rgba(255, 255, 255, 0.35); box-shadow: 0 0 0 3px var(--c4-highlight); }}
 .c4-status {{ font-size: 1.25rem; font-weight: 600; min-height: 2rem; }}
 .c4-chip {{ display: inline-block; width: 1rem; height: 1rem; border-radius: 50%; vertical-align: middle; }}
 .c4-chip-red {{ background: var(--c4-red); }}

@@ -6,15 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.fixtures import AppServer, screenshot_path
+from tests.fixtures import AppServer, click_column, screenshot_path
 
 pytestmark = pytest.mark.browser
-
-
-def click_column(page: Page, column: int) -> None:
-    page.get_by_role("button", name=f"Column {column}", exact=True).click()
 
 
 def test_a_whole_game_in_chromium(app_server: AppServer, chromium: Browser) -> None:
@@ -49,9 +45,9 @@ def test_a_whole_game_in_chromium(app_server: AppServer, chromium: Browser) -> N
     expect(page.locator(".c4-win")).to_have_count(4)
     # The winning move reached the browser as element updates for what it changed, not a new board:
     # the landed disc, the preview above it, the old last-move marker, the three other winning
-    # discs, the board's turn class and the status line.
+    # discs, the board's turn class, the status line and the link to the position.
     changed = {key for update in updates[sent_before:] for key in update if key != "_id"}
-    assert len(changed) == 8, changed
+    assert len(changed) == 9, changed
     page.wait_for_timeout(600)  # let the last disc finish falling
     page.screenshot(path=screenshot_path("local-red-wins"))
 

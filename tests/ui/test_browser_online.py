@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.fixtures import AppServer, screenshot_path
+from tests.fixtures import AppServer, click_column, screenshot_path
 
 pytestmark = pytest.mark.browser
-
-
-def click_column(page: Page, column: int) -> None:
-    page.get_by_role("button", name=f"Column {column}", exact=True).click()
 
 
 def test_two_players_and_a_spectator(app_server: AppServer, chromium: Browser) -> None:

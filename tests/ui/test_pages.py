@@ -117,6 +117,7 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
         element_of(user, "cell-2-4"),  # the hover preview moves up
         element_of(user, "board"),  # whose turn it is, for the preview colour
         element_of(user, "status"),
+        element_of(user, "position-link"),  # the link to this position names the new move
     }
     assert changed == expected
 
@@ -131,6 +132,7 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
         element_of(user, "cell-1-4"),
         element_of(user, "board"),
         element_of(user, "status"),
+        element_of(user, "position-link"),
     }
 
 
@@ -140,3 +142,11 @@ async def test_a_flood_of_clicks_is_told_to_slow_down(user: User) -> None:
         await click_column(user, 4)
     await user.should_see("Too many moves at once: slow down.")
     assert cell_label(user, 6, 4) == "Row 6, column 4: yellow"  # the six that fit, nothing more
+
+
+async def test_starting_games_too_fast_is_refused_with_a_message(user: User) -> None:
+    statuses = [(await user.http_client.get("/local")).status_code for _ in range(12)]
+    assert statuses[:10] == [303] * 10
+    response = await user.http_client.get("/local")
+    assert response.status_code == 429
+    assert "You are starting games too quickly; try again in a minute." in response.text

@@ -1,0 +1,310 @@
+"""The Redis store against a real redis-server: the Store contract, races, pub/sub, losing Redis and getting it back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+import redis.asyncio as redis
+
+from engine.connect4 import Player
+from games.errors import StoreUnavailableError
+from games.hub import GameEvent, GameHub, MovePlayed
+from games.model import GameRecord, Mode, new_id, new_key
+from games.redis_store import RedisStore
+from tests.redis_fixtures import RedisServer, eventually
+
+
+class Instances:
+    """Started RedisStores and hubs on the test's Redis, each one standing for another server instance."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stores: list[RedisStore] = []
+
+    async def store(
+        self, on_remote: Callable[[GameRecord], None] | None = None, *, retry_interval: float = 0.5
+    ) -> RedisStore:
+        store = RedisStore(self.url, retry_interval=retry_interval)
+        self.stores.append(store)
+        await store.start(on_remote or (lambda record: None))
+        return store
+
+    async def hub(self, *, retry_interval: float = 0.5) -> tuple[GameHub, RedisStore]:
+        store = RedisStore(self.url, retry_interval=retry_interval)
+        self.stores.append(store)
+        hub = GameHub(store)
+        await hub.start()
+        return hub, store
+
+
+@pytest.fixture
+async def instances(redis_server: RedisServer) -> AsyncIterator[Instances]:
+    instances = Instances(redis_server.url)
+    yield instances
+    for store in instances.stores:
+        await store.close()
+
+
+@pytest.fixture
+async def store(instances: Instances) -> RedisStore:
+    return await instances.store()
+
+
+def new_record(**changes: Any) -> GameRecord:
+    record = GameRecord(id=new_id(), mode=Mode.ONLINE, join_key=new_key(), watch_key=new_key(), red="alice")
+    return replace(record, **changes)
+
+
+# -- the Store contract ------------------------------------------------------------------------
+
+
+async def test_a_created_game_is_loaded_by_id_and_found_by_either_key(store: RedisStore) -> None:
+    record = new_record()
+    await store.create(record)
+    assert await store.load(record.id) == record
+    assert await store.find(record.join_key) == record
+    assert await store.find(record.watch_key) == record
+    assert await store.load("nope") is None
+    assert await store.find("nope") is None
+
+
+async def test_save_stores_only_the_next_version(store: RedisStore) -> None:
+    record = new_record()
+    await store.create(record)
+    first = record.changed(yellow="bob")
+    assert await store.save(first) is True
+    assert await store.save(first) is False  # the stored version is 1 now, not 0
+    assert await store.save(first.changed(moves="4").changed(moves="44")) is False  # skips version 2
+    assert await store.save(record.changed(yellow="carol")) is False  # built on the old version
+    second = first.changed(moves="4")
+    assert await store.save(second) is True
+    assert await store.load(record.id) == second
+    assert await store.find(record.join_key) == second
+    assert await store.save(new_record().changed(moves="4")) is False  # a game that was never created
+
+
+async def test_delete_idle_removes_old_games_with_their_keys(store: RedisStore, redis_server: RedisServer) -> None:
+    now = time.time()
+    old = new_record(updated=now - 100)
+    recent = new_record(updated=now)
+    for record in (old, recent):
+        await store.create(record)
+    assert await store.delete_idle(now - 50) == 1
+    assert await store.load(old.id) is None
+    assert await store.find(old.join_key) is None
+    assert await store.find(old.watch_key) is None
+    assert await store.load(recent.id) == recent
+    assert await store.delete_idle(now - 50) == 0
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        left = set(await client.keys("c4:*"))
+        assert old.id not in await client.zrange("c4:updated", 0, -1)
+    finally:
+        await client.aclose()
+    assert left == {
+        f"c4:game:{recent.id}",
+        f"c4:key:{recent.join_key}",
+        f"c4:key:{recent.watch_key}",
+        "c4:updated",
+    }
+
+
+async def test_a_save_counts_as_activity_for_delete_idle(store: RedisStore) -> None:
+    record = new_record(updated=time.time() - 100)
+    await store.create(record)
+    assert await store.save(record.changed(yellow="bob"))  # changed() stamps the current time
+    assert await store.delete_idle(time.time() - 50) == 0
+    assert await store.load(record.id) is not None
+
+
+async def test_delete_idle_works_through_more_games_than_one_batch(store: RedisStore) -> None:
+    old = time.time() - 100
+    for _ in range(1203):
+        await store.create(new_record(updated=old))
+    assert await store.delete_idle(time.time()) == 1203
+
+
+async def test_ping_answers(store: RedisStore) -> None:
+    assert await store.ping() is True
+    assert store.available
+
+
+async def test_two_prefixes_keep_two_apps_apart(redis_server: RedisServer) -> None:
+    one = RedisStore(redis_server.url, prefix="one:")
+    other = RedisStore(redis_server.url, prefix="other:")
+    for store in (one, other):
+        await store.start(lambda record: None)
+    try:
+        record = new_record()
+        await one.create(record)
+        assert await other.load(record.id) is None
+        assert await other.find(record.join_key) is None
+    finally:
+        for store in (one, other):
+            await store.close()
+
+
+# -- two instances on one Redis ------------------------------------------------------------------
+
+
+async def test_two_instances_racing_on_one_version_never_both_win(instances: Instances) -> None:
+    a, b = await instances.store(), await instances.store()
+    record = new_record(yellow="bob")
+    await a.create(record)
+    for turn in range(100):
+        mine = record.changed(moves=record.moves + "1")
+        theirs = record.changed(moves=record.moves + "2")
+        results = await asyncio.gather(a.save(mine), b.save(theirs))
+        assert sorted(results) == [False, True], f"turn {turn}: {results}"
+        record = mine if results[0] else theirs
+        assert await b.load(record.id) == record
+    assert len(record.moves) == 100
+
+
+async def test_a_change_on_one_instance_reaches_a_hub_following_it_on_another(instances: Instances) -> None:
+    hub_a, _ = await instances.hub()
+    hub_b, store_b = await instances.hub()
+    live_a = await hub_a.create(Mode.ONLINE, "alice")
+    await hub_a.join(live_a, "bob")
+    live_b = await hub_b.get(live_a.id)
+    events: list[GameEvent] = []
+    live_b.subscribe(events.append)
+    await eventually(lambda: live_a.id in store_b._followed, what="hub B to follow the game")
+
+    await hub_a.play(live_a, "alice", 3)
+    await eventually(lambda: live_b.board.moves_str() == "4", what="hub B to show red's move")
+    assert live_b.record == live_a.record
+    assert any(isinstance(event, MovePlayed) and event.move.player is Player.RED for event in events)
+
+    await hub_b.play(live_b, "bob", 3)
+    await eventually(lambda: live_a.board.moves_str() == "44", what="hub A to show yellow's move")
+
+
+async def test_following_a_game_reports_its_current_record(instances: Instances) -> None:
+    heard: list[GameRecord] = []
+    a = await instances.store()
+    b = await instances.store(heard.append)
+    record = new_record()
+    await a.create(record)
+    newer = record.changed(yellow="bob")
+    assert await a.save(newer)
+    # B subscribes only now: what was saved before is read once, so nothing stays missed.
+    await b.follow(record.id)
+    await eventually(lambda: newer in heard, what="the current record")
+    newest = newer.changed(moves="4")
+    assert await a.save(newest)
+    await eventually(lambda: newest in heard, what="the published record")
+
+
+async def test_an_unfollowed_game_is_no_longer_reported(instances: Instances) -> None:
+    heard: list[GameRecord] = []
+    a = await instances.store()
+    b = await instances.store(heard.append)
+    watched, other = new_record(), new_record()
+    for record in (watched, other):
+        await a.create(record)
+        await b.follow(record.id)
+    await eventually(lambda: {r.id for r in heard} == {watched.id, other.id}, what="both games")
+    await b.unfollow(watched.id)
+    assert await a.save(watched.changed(yellow="bob"))
+    last = other.changed(yellow="bob")
+    assert await a.save(last)  # published after the first: when it arrives, the first would have
+    await eventually(lambda: last in heard, what="the followed game's change")
+    assert all(record.id != watched.id or record.version == 0 for record in heard)
+
+
+# -- losing Redis and getting it back -------------------------------------------------------------
+
+
+async def test_while_redis_is_down_every_call_fails_as_store_unavailable(
+    instances: Instances, redis_server: RedisServer
+) -> None:
+    store = await instances.store()
+    statuses: list[bool] = []
+    store.on_status(statuses.append)
+    record = new_record()
+    await store.create(record)
+    await store.follow(record.id)
+
+    redis_server.stop()
+    await eventually(lambda: not store.available, what="the store to notice")
+    assert statuses == [False]
+    for call in (
+        lambda: store.create(new_record()),
+        lambda: store.load(record.id),
+        lambda: store.find(record.join_key),
+        lambda: store.save(record.changed(yellow="bob")),
+        lambda: store.delete_idle(time.time()),
+    ):
+        with pytest.raises(StoreUnavailableError, match="The connection to the game server was lost"):
+            await call()
+    assert await store.ping() is False
+    assert not store.available
+
+    redis_server.start()
+    await eventually(lambda: store.available, what="the store to reconnect")
+    assert statuses == [False, True]
+    assert await store.ping() is True
+    assert await store.load(record.id) == record  # SHUTDOWN SAVE kept it
+    assert await store.save(record.changed(yellow="bob"))
+
+
+async def test_a_store_started_while_redis_is_down_connects_when_it_comes_up(redis_server: RedisServer) -> None:
+    redis_server.stop()
+    store = RedisStore(redis_server.url, retry_interval=0.1)
+    await store.start(lambda record: None)
+    try:
+        assert not store.available
+        assert await store.ping() is False
+        redis_server.start()
+        await eventually(lambda: store.available, what="the store to connect")
+        await store.create(record := new_record())
+        assert await store.load(record.id) == record
+    finally:
+        await store.close()
+
+
+async def test_changes_missed_while_redis_was_down_reach_the_follower(
+    instances: Instances, redis_server: RedisServer
+) -> None:
+    hub_a, store_a = await instances.hub()
+    # B waits longer between attempts, so A's change below is saved while B is not subscribed.
+    hub_b, store_b = await instances.hub(retry_interval=2.0)
+    live_a = await hub_a.create(Mode.ONLINE, "alice")
+    await hub_a.join(live_a, "bob")
+    live_b = await hub_b.get(live_a.id)
+    await eventually(lambda: live_a.id in store_b._followed, what="hub B to follow the game")
+    await hub_a.play(live_a, "alice", 3)
+    await eventually(lambda: live_b.board.moves_str() == "4", what="hub B to show the first move")
+
+    redis_server.stop()
+    await eventually(lambda: not store_a.available and not store_b.available, what="both to notice")
+    with pytest.raises(StoreUnavailableError):
+        await hub_a.play(live_a, "bob", 2)
+    assert live_a.board.moves_str() == "4"  # nothing was stored, so nothing is shown
+
+    redis_server.start()
+    await hub_a.play(live_a, "bob", 2)  # A's next call reconnects by itself
+    assert not store_b.available, "B reconnected before A's change: this run did not test catching up"
+    await eventually(lambda: store_b.available, timeout=10, what="hub B to reconnect")
+    await eventually(lambda: live_b.board.moves_str() == "43", what="hub B to catch up")
+    await hub_b.play(live_b, "alice", 3)
+    await eventually(lambda: live_a.board.moves_str() == "434", what="hub A to hear B again")
+
+
+async def test_close_ends_the_background_tasks(redis_server: RedisServer) -> None:
+    before = asyncio.all_tasks()
+    store = RedisStore(redis_server.url)
+    await store.start(lambda record: None)
+    await store.follow("some-game")
+    assert len(asyncio.all_tasks() - before) >= 2  # the supervisor and the reader
+    await store.close()
+    await asyncio.sleep(0)
+    assert {task for task in asyncio.all_tasks() - before if not task.done()} == set()
+    with pytest.raises(StoreUnavailableError):
+        await store.load("some-game")

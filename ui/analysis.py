@@ -1,0 +1,121 @@
+"""Hint and Analysis: the perfect column, and every column's value above the board, filled in as found."""
+
+from __future__ import annotations
+
+import asyncio
+
+from nicegui import ui
+
+from engine.connect4 import COLUMNS
+from games.computer import Analyst, describe_score
+from games.hub import GameChanged, GameEvent
+from ui.game_view import GameView
+
+__all__ = ["AnalysisPanel"]
+
+# Centre first: the columns most worth knowing appear first.
+_ORDER = (3, 2, 4, 1, 5, 0, 6)
+
+
+class AnalysisPanel:
+    """A row of seven values aligned with the board's columns, and the Hint and Analysis buttons."""
+
+    def __init__(self, view: GameView, analyst: Analyst, *, show: bool = False) -> None:
+        self.view = view
+        self.analyst = analyst
+        self._task: asyncio.Task[None] | None = None
+        self._hinted: int | None = None
+        with ui.element("div").classes("c4-values").mark("analysis") as self.row:
+            self.values = [
+                ui.label("").classes("c4-value").props(f'aria-label="Column {column + 1} value: unknown"')
+                for column in range(COLUMNS)
+            ]
+        # Right above the board, so that each value stands over its column.
+        board = view.board.root
+        container = board.parent_slot.parent if board.parent_slot else None
+        if container is not None:
+            self.row.move(container, target_index=container.default_slot.children.index(board))
+        with ui.row().classes("gap-2"):
+            self.hint_button = ui.button("Hint", icon="lightbulb", on_click=self.hint).props(
+                'outline aria-label="Hint"'
+            )
+            self.toggle = ui.button("Analysis", icon="insights", on_click=self.switch).props(
+                'outline aria-label="Analysis"'
+            )
+        self.row.set_visibility(show)
+        view.on_change(self._on_change)
+        ui.context.client.on_delete(self._stop)
+        if show:
+            self._start()
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.row.visible)
+
+    def switch(self) -> None:
+        """Show or hide the values."""
+        self.row.set_visibility(not self.shown)
+        if self.shown:
+            self._start()
+        else:
+            self._stop()
+
+    async def hint(self) -> None:
+        """Point at a perfect column for the side to move."""
+        live = self.view.live
+        if live.is_over:
+            ui.notify("The game is over.", type="info")
+            return
+        moves = live.board.moves_str()
+        self.hint_button.props("loading")
+        try:
+            column = await self.analyst.best(moves)
+        finally:
+            self.hint_button.props(remove="loading")
+        if live.board.moves_str() != moves:
+            return  # the position moved on while the hint was computed
+        self._mark_hint(column)
+        ui.notify(f"Hint: column {column + 1}", type="info")
+
+    def _mark_hint(self, column: int | None) -> None:
+        columns = self.view.board.columns
+        if self._hinted is not None:
+            columns[self._hinted].classes(remove="c4-hint")
+        if column is not None:
+            columns[column].classes(add="c4-hint")
+        self._hinted = column
+
+    def _on_change(self, event: GameEvent) -> None:
+        if isinstance(event, GameChanged):
+            return
+        self._mark_hint(None)
+        if self.shown:
+            self._start()
+
+    def _start(self) -> None:
+        self._stop()
+        for column, label in enumerate(self.values):
+            label.set_text("…")
+            label.props(f'aria-label="Column {column + 1} value: computing"')
+        self._task = asyncio.get_running_loop().create_task(self._fill(self.view.live.board.moves_str()))
+
+    def _stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _fill(self, moves: str) -> None:
+        live = self.view.live
+        for column in _ORDER:
+            if live.is_over:
+                text = "—"
+            else:
+                try:
+                    text = describe_score(await self.analyst.score(moves, column), len(moves))
+                except Exception:
+                    text = "?"
+            if live.board.moves_str() != moves:
+                return
+            self.values[column].set_text(text)
+            self.values[column].props(f'aria-label="Column {column + 1} value: {text}"')
+        self._task = None
