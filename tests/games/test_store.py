@@ -132,3 +132,22 @@ async def test_a_closed_store_says_it_is_unavailable(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "games.db")
     with pytest.raises(StoreUnavailableError, match="connection to the game server was lost"):
         await store.load("x")
+
+
+async def test_closing_finishes_the_writes_in_flight(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    store = SQLiteStore(path)
+    await store.start(lambda _: None)
+    games = [record() for _ in range(50)]
+    for game in games:
+        await store.create(game)
+    # Moves handed to the store but not yet committed when shutdown begins (as on SIGTERM).
+    writes = [asyncio.ensure_future(store.save(game.changed(moves="4"))) for game in games]
+    await asyncio.sleep(0)
+    await store.close()
+    assert all(await asyncio.gather(*writes))
+    reopened = SQLiteStore(path)
+    await reopened.start(lambda _: None)
+    loaded = [await reopened.load(game.id) for game in games]
+    await reopened.close()
+    assert [game.moves if game else None for game in loaded] == ["4"] * 50
