@@ -10,7 +10,7 @@ from engine.connect4 import InvalidPositionError, Player
 from engine.levels import Level
 from games.computer import Analyst, ComputerPlayer
 from games.errors import GameError, GameNotFoundError, StoreUnavailableError
-from games.hub import GameEvent, GameHub, LiveGame
+from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
 from games.model import Mode, Role
 from ui.analysis import AnalysisPanel
 from ui.game_view import GameView
@@ -221,14 +221,15 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
             ui.label("You are watching this game.").classes("text-base").mark("watching")
         players = ui.label().classes("text-sm").mark("players")
         view = GameView(hub, live, role, identity)
-        base = str(request.base_url).rstrip("/")
         if role is not Role.SPECTATOR:
-            invite_card(live, base)
-            actions = ui.row().classes("gap-2 items-center")
+            invite_card(live, str(request.base_url).rstrip("/"))
+            controls = OnlineControls(view)
         else:
-            actions = None
+            controls = None
 
-        def show_players(_: GameEvent | None = None) -> None:
+        def show_players(event: GameEvent | None = None) -> None:
+            if isinstance(event, MovePlayed) and event.outcome is None:
+                return  # a move that does not end the game changes neither seats, presence nor the buttons
             parts = []
             for player in Player:
                 seat = live.record.seat(player)
@@ -239,8 +240,8 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
                 here = "connected" if live.is_connected(player) else "away"
                 parts.append(f"{player.capitalize()}: {who} ({here})")
             players.set_text(" · ".join(parts))
-            if actions is not None:
-                show_actions(view, live, actions)
+            if controls is not None:
+                controls.refresh()
 
         view.on_change(show_players)
         show_players()
@@ -273,39 +274,58 @@ def link_row(url: str, name: str) -> None:
         ui.button(icon="content_copy", on_click=copy).props(f'flat round dense aria-label="Copy {name}"')
 
 
-def show_actions(view: GameView, live: LiveGame, actions: ui.row) -> None:
-    """Resign while the game goes on; Rematch once it is over."""
-    actions.clear()
-    hub, identity = view.hub, view.identity
-    with actions:
-        if not live.record.started:
-            return
-        if not live.is_over:
+class OnlineControls:
+    """Resign while the game goes on, Rematch once it is over: built once, then only shown or hidden."""
 
-            async def resign() -> None:
-                dialog.close()
-                await view.attempt(lambda: hub.resign(live, identity))
+    def __init__(self, view: GameView) -> None:
+        self.view = view
+        self._dialog: ui.dialog | None = None
+        with ui.row().classes("gap-2 items-center justify-center"):
+            self.resign = (
+                ui.button("Resign", icon="flag", on_click=self._ask_resign)
+                .props('outline aria-label="Resign"')
+                .mark("resign")
+            )
+            self.offered = ui.label("Your opponent asks for a rematch (colours swap).").mark("rematch-offered")
+            self.waiting = ui.label("Waiting for your opponent to accept the rematch.").mark("rematch-waiting")
+            self.rematch = (
+                ui.button("Rematch", icon="replay", on_click=self._rematch)
+                .props('color=primary aria-label="Rematch"')
+                .mark("rematch")
+            )
+        self.refresh()
 
-            with ui.dialog() as dialog, ui.card():
+    def refresh(self) -> None:
+        """Show what fits the game's state now."""
+        live = self.view.live
+        started, over = live.record.started, live.is_over
+        asked = live.record.rematch
+        mine = self.view.my_side() in asked
+        self.resign.set_visibility(started and not over)
+        self.offered.set_visibility(over and bool(asked) and not mine)
+        self.waiting.set_visibility(over and mine)
+        self.rematch.set_visibility(over and not mine)
+        label = "Accept rematch" if asked and not mine else "Rematch"
+        if self.rematch.text != label:
+            self.rematch.set_text(label)
+            self.rematch.props["aria-label"] = label
+
+    def _ask_resign(self) -> None:
+        # The confirmation is built on first use: most games end without anyone resigning.
+        if self._dialog is None:
+            with self.resign, ui.dialog() as self._dialog, ui.card():
                 ui.label("Resign this game? Your opponent wins.")
                 with ui.row():
-                    ui.button("Resign", on_click=resign).props('color=negative aria-label="Confirm resign"').mark(
+                    ui.button("Resign", on_click=self._resign).props('color=negative aria-label="Confirm resign"').mark(
                         "confirm-resign"
                     )
-                    ui.button("Cancel", on_click=dialog.close).props('flat aria-label="Cancel"')
+                    ui.button("Cancel", on_click=self._dialog.close).props('flat aria-label="Cancel"')
+        self._dialog.open()
 
-            ui.button("Resign", icon="flag", on_click=dialog.open).props('outline aria-label="Resign"').mark("resign")
-            return
-        mine = view.my_side()
-        asked = live.record.rematch
-        if mine in asked:
-            ui.label("Waiting for your opponent to accept the rematch.").mark("rematch-waiting")
-            return
-        label = "Accept rematch" if asked else "Rematch"
-        if asked:
-            ui.label("Your opponent asks for a rematch (colours swap).").mark("rematch-offered")
+    async def _resign(self) -> None:
+        if self._dialog is not None:
+            self._dialog.close()
+        await self.view.attempt(lambda: self.view.hub.resign(self.view.live, self.view.identity))
 
-        async def rematch() -> None:
-            await view.attempt(lambda: hub.rematch(live, identity))
-
-        ui.button(label, icon="replay", on_click=rematch).props(f'color=primary aria-label="{label}"').mark("rematch")
+    async def _rematch(self) -> None:
+        await self.view.attempt(lambda: self.view.hub.rematch(self.view.live, self.view.identity))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -38,7 +40,7 @@ def test_two_players_and_a_spectator(app_server: AppServer, chromium: Browser) -
     moves = [(red, 4), (yellow, 3), (red, 4), (yellow, 3), (red, 4), (yellow, 3)]
     for page, column in moves:
         click_column(page, column)
-        expect(page.get_by_text("Waiting for")).to_be_visible()
+        expect(page.locator(".c4-status")).to_have_text(re.compile("^Waiting for (red|yellow)$"))
     click_column(spectator, 1)
     expect(spectator.get_by_text("Spectators cannot play.")).to_be_visible()
     click_column(red, 4)
