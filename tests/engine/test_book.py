@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 import subprocess
 import sys
@@ -146,7 +147,7 @@ def test_missing_package_raises_a_clear_error(monkeypatch: pytest.MonkeyPatch) -
     def missing(package: str) -> None:
         raise ModuleNotFoundError(f"No module named {package!r}")
 
-    monkeypatch.setattr(book_module.resources, "files", missing)
+    monkeypatch.setattr(importlib.resources, "files", missing)
     with pytest.raises(BookUnavailableError, match="bitbully-databases package, which is not installed"):
         book_module.book_path()
 
