@@ -22,7 +22,7 @@ def book() -> OpeningBook:
     try:
         return book_module.default_book()
     except BookUnavailableError as exc:
-        pytest.skip(str(exc))
+        pytest.fail(f"{exc} (pip install bitbully-databases)", pytrace=False)
 
 
 def from_rows(rows: list[list[int]]) -> Position:
@@ -112,7 +112,7 @@ def test_every_12_stone_benchmark_position_has_its_published_score(book: Opening
     for name in ("Test_L1_R1", "Test_L1_R2", "Test_L1_R3"):
         path = DATA / name
         if not path.is_file():
-            pytest.skip(f"the benchmark positions are not at {DATA}")
+            pytest.fail(f"the benchmark positions are not at {DATA}: clone the project beside ../shared", pytrace=False)
         for line in path.read_text().splitlines():
             moves, score = line.split()
             if len(moves) == BOOK_PLY:

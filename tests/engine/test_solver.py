@@ -33,7 +33,7 @@ DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "gamesol
 def read_set(name: str) -> list[tuple[str, int]]:
     path = DATA / name
     if not path.is_file():
-        pytest.skip(f"the benchmark positions are not at {DATA}")
+        pytest.fail(f"the benchmark positions are not at {DATA}: clone the project beside ../shared", pytrace=False)
     pairs = []
     for line in path.read_text().splitlines():
         if line.strip():
