@@ -15,6 +15,7 @@ from games.settings import Settings
 from games.store import Store
 from games.stores import open_store
 from ui import pages
+from ui.hardening import guard_socket_events
 from ui.theme import Theme
 
 __all__ = ["setup"]
@@ -29,6 +30,7 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
     analyst = Analyst(workers=settings.computer_workers)
     computer = ComputerPlayer(hub, analyst)
     ui.add_css((theme or Theme()).css(), shared=True)
+    guard_socket_events()
     pages.register(hub, analyst, computer)
 
     async def clean_up_forever() -> None:

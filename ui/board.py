@@ -9,6 +9,7 @@ from nicegui.events import KeyEventArguments
 
 from engine.connect4 import COLUMNS, ROWS, Connect4, Move, Player
 from games.hub import GameEvent, MovePlayed, MoveUndone, NewGame
+from ui.hardening import SafeKeyboard
 
 __all__ = ["BoardView", "cell_label"]
 
@@ -56,7 +57,7 @@ class BoardView:
                         for row in reversed(range(ROWS))
                     ]
                 self._cells.append(cells[::-1])
-        ui.keyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
+        SafeKeyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
         self.show(board)
 
     def _on_key(self, event: KeyEventArguments) -> Awaitable[None] | None:

@@ -1,0 +1,170 @@
+"""Run the app's ``main.py`` with the garbage collector measured (and, for experiments, tuned), app code untouched.
+
+    python bench/load/gcprobe.py [path/to/main.py]
+
+Environment (all optional):
+
+- ``PROBE_STATS``: a JSON file rewritten every 2 s with every collection's pause by generation,
+  and each collection of 5 ms or more with its wall-clock time (to line it up with a run).
+- ``PROBE_GC_THRESHOLD``: ``"700,10,10"`` style, passed to ``gc.set_threshold``.
+- ``PROBE_GC_FREEZE``: ``startup`` calls ``gc.freeze()`` 3 s after the app started, so the
+  import-time heap is never scanned again; ``signal`` calls it on SIGUSR1 (the load generator
+  sends that once every browser is connected: "freeze after building pages").
+- ``PROBE_MEMORY``: a JSON file; on SIGUSR2 the probe writes what the heap holds: tracemalloc's
+  top sites against the first SIGUSR2's snapshot (with ``PROBE_TRACEMALLOC=1``), object counts
+  by type, NiceGUI clients and elements per client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import os
+import runpy
+import signal
+import sys
+import threading
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+_long: list[dict[str, Any]] = []
+_started: float | None = None
+_frozen: list[dict[str, Any]] = []
+
+
+def _on_gc(phase: str, info: dict[str, Any]) -> None:
+    global _started
+    if phase == "start":
+        _started = time.perf_counter()
+        return
+    if _started is None:
+        return
+    pause = time.perf_counter() - _started
+    _started = None
+    generation = int(info["generation"])
+    _pauses[generation].append(pause)
+    if pause >= 0.005:
+        _long.append({"at": round(time.time(), 3), "gen": generation, "ms": round(pause * 1000, 2)})
+
+
+def _summary(samples: list[float]) -> dict[str, float | int]:
+    ordered = sorted(samples)
+    if not ordered:
+        return {"count": 0}
+    return {
+        "count": len(ordered),
+        "total_ms": round(sum(ordered) * 1000, 1),
+        "p50_ms": round(ordered[len(ordered) // 2] * 1000, 3),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] * 1000, 3),
+        "max_ms": round(ordered[-1] * 1000, 2),
+    }
+
+
+def _write_stats(path: Path) -> None:
+    while True:
+        time.sleep(2.0)
+        data = {
+            "threshold": gc.get_threshold(),
+            "freeze_count": gc.get_freeze_count(),
+            "frozen": _frozen,
+            "by_generation": {str(g): _summary(list(s)) for g, s in _pauses.items()},
+            "long_pauses": list(_long),
+            "written": time.time(),
+        }
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+
+
+def _freeze(reason: str) -> None:
+    gc.collect()  # freeze what survives, not garbage waiting for a collection
+    gc.freeze()
+    _frozen.append({"at": round(time.time(), 3), "reason": reason, "objects": gc.get_freeze_count()})
+
+
+_baseline: tracemalloc.Snapshot | None = None
+_baseline_types: Counter[str] | None = None
+
+
+def _memory_report(path: Path) -> None:
+    """On SIGUSR2: what the heap holds now, against the first call (taken before the browsers came)."""
+    global _baseline, _baseline_types
+    from nicegui import Client
+
+    gc.collect()
+    types = Counter(type(o).__name__ for o in gc.get_objects())
+    clients = list(Client.instances.values())
+    elements_per_client = Counter(len(c.elements) for c in clients)
+    tags: Counter[str] = Counter()
+    for client in clients:
+        for element in client.elements.values():
+            tags[element.tag] += 1
+    data: dict[str, Any] = {
+        "at": time.time(),
+        "clients": len(clients),
+        "elements_per_client": dict(elements_per_client.most_common(10)),
+        "elements_by_tag": dict(tags.most_common(25)),
+        "gc_objects": sum(types.values()),
+    }
+    if _baseline_types is not None:
+        diff = types - _baseline_types
+        data["new_objects_by_type"] = dict(diff.most_common(30))
+        data["new_objects"] = sum(diff.values())
+    if tracemalloc.is_tracing():
+        ignored = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib.*")]
+        snapshot = tracemalloc.take_snapshot().filter_traces(ignored)
+        data["traced_kib"] = round(sum(s.size for s in snapshot.statistics("filename")) / 1024, 1)
+        if _baseline is not None:
+            for key in ("filename", "lineno"):
+                stats = snapshot.compare_to(_baseline, key)[:30]
+                data[f"growth_by_{key}"] = [
+                    {"where": str(s.traceback), "kib": round(s.size_diff / 1024, 1), "count": s.count_diff}
+                    for s in stats
+                ]
+            data["traced_growth_kib"] = round(
+                sum(s.size_diff for s in snapshot.compare_to(_baseline, "filename")) / 1024, 1
+            )
+        else:
+            _baseline = snapshot
+    if _baseline_types is None:
+        _baseline_types = types
+    reports = json.loads(path.read_text()) if path.exists() else []
+    reports.append(data)
+    path.write_text(json.dumps(reports, indent=1))
+
+
+def main() -> None:
+    main_file = Path(sys.argv[1] if len(sys.argv) > 1 else "main.py").resolve()
+    sys.argv = [str(main_file)]
+    sys.path.insert(0, str(main_file.parent))
+    gc.callbacks.append(_on_gc)
+    if threshold := os.environ.get("PROBE_GC_THRESHOLD"):
+        gc.set_threshold(*(int(v) for v in threshold.split(",")))
+    if stats := os.environ.get("PROBE_STATS"):
+        threading.Thread(target=_write_stats, args=(Path(stats),), daemon=True).start()
+    if os.environ.get("PROBE_TRACEMALLOC") == "1":
+        tracemalloc.start(1)
+    from nicegui import app
+
+    freeze = os.environ.get("PROBE_GC_FREEZE", "")
+    if freeze == "startup":
+
+        async def later() -> None:
+            await asyncio.sleep(3.0)
+            _freeze("startup")
+
+        app.on_startup(later)
+    if freeze == "signal":
+        signal.signal(signal.SIGUSR1, lambda *_: _freeze("signal"))
+    if memory := os.environ.get("PROBE_MEMORY"):
+        signal.signal(signal.SIGUSR2, lambda *_: _memory_report(Path(memory)))
+    runpy.run_path(str(main_file), run_name="__main__")
+
+
+if __name__ == "__main__":
+    main()
