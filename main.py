@@ -47,6 +47,9 @@ def main() -> None:
         show=False,
         favicon="🔴",
         uvicorn_logging_level=settings.log_level.lower(),
+        # A compression context per socket costs about 180 KB of server memory per browser
+        # (bench/results/experiments-memory.md) to save a few hundred bytes per update.
+        ws_per_message_deflate=False,
     )
 
 

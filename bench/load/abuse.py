@@ -132,10 +132,12 @@ class Fuzzer:
         await self.ensure_connected()
         offset = self.log_path.stat().st_size
         warnings_before = sum(self.red.tally.notifications.values())
+        # The page script reconnects by itself, so a dropped socket shows as a disconnect, not as "not connected".
+        drops_before = self.red.tally.unexpected_disconnects
         started = time.perf_counter()
         sent = await action()
         await asyncio.sleep(1.0)
-        dropped = await self.ensure_connected()
+        dropped = await self.ensure_connected() or self.red.tally.unexpected_disconnects > drops_before
         result: dict[str, Any] = {
             "case": name,
             "sent": sent,
@@ -272,11 +274,12 @@ class Fuzzer:
         findings = []
         for name, packet in packets.items():
             await self.ensure_connected()
+            drops_before = self.red.tally.unexpected_disconnects
             offset = self.log_path.stat().st_size
             await self.raw(packet)
             await asyncio.sleep(0.4)
             problems = log_problems(self.log_path, offset)
-            dropped = await self.ensure_connected()
+            dropped = await self.ensure_connected() or self.red.tally.unexpected_disconnects > drops_before
             findings.append(
                 {
                     "packet": name,

@@ -48,6 +48,12 @@ SETS: dict[str, list[tuple[str, list[str], list[str]]]] = {
         ("stable actions row + lazy resign dialog", ["LAB_STABLE_ACTIONS=1", "LAB_LAZY_DIALOG=1"], []),
         ("board columns as HTML (7 elements, not 49)", ["LAB_HTML_COLUMNS=1"], []),
         ("all of the above", [*SLIM, "LAB_NO_DEFLATE=1"], []),
+        (
+            "compact: each column one HTML element, compact invite card, no spinner online, "
+            "stable actions, lazy dialog, no deflate",
+            ["LAB_COMPACT=1", "LAB_STABLE_ACTIONS=1", "LAB_LAZY_DIALOG=1", "LAB_NO_DEFLATE=1"],
+            [],
+        ),
     ],
 }
 

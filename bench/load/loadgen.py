@@ -358,9 +358,14 @@ class Browser:
     def link(self, label: str) -> str:
         """The path of the link labelled ``label`` ("Join link", "Watch link")."""
         found = self.find(label)
-        if found is None:
-            raise PageError(f"no {label!r} on the page")
-        return urlparse(str(found[1]["props"]["href"])).path
+        if found is not None:
+            return urlparse(str(found[1]["props"]["href"])).path
+        # A page may also draw its links inside an element's HTML.
+        pattern = re.compile(rf'aria-label="{re.escape(label)}" href="([^"]+)"')
+        for element in self.elements.values():
+            if link := pattern.search(str((element.get("props") or {}).get("innerHTML") or "")):
+                return urlparse(link[1]).path
+        raise PageError(f"no {label!r} on the page")
 
     async def click(self, column: int) -> None:
         # A person clicks on what the page shows; while it reconnects, the click waits.
