@@ -66,8 +66,10 @@ async def test_malformed_and_forged_events_change_nothing_and_log_no_error(serve
         {"client_id": mallory.client_id, "id": column_id, "listener_id": "nope", "args": []},  # no such listener
         {"client_id": mallory.client_id, "id": "x", "listener_id": None, "args": "not a list"},
         {"client_id": mallory.client_id, "id": column_id, "listener_id": listener, "args": ["{not json"]},
-        # Red's own page, named from the spectator's socket: the client id is not the spectator's to use.
+        # Red's and yellow's pages, named from the spectator's socket: those client ids are not its to use.
+        # Yellow is on turn, so without the check this would play yellow's move.
         {"client_id": red.client_id, "id": column_id, "listener_id": listener, "args": []},
+        {"client_id": yellow.client_id, "id": yellow.columns[6][0], "listener_id": yellow.columns[6][1], "args": []},
         {"client_id": "0" * 36, "id": column_id, "listener_id": listener, "args": []},
     ]
     for message in hostile:
@@ -91,6 +93,10 @@ async def test_malformed_and_forged_events_change_nothing_and_log_no_error(serve
     for _ in range(100):  # and of red's, out of turn and then far too fast
         await red.emit_event(*red.columns[1])
     await asyncio.sleep(1.5)
+    await mallory.sio.emit("event")  # no payload at all
+    await mallory.sio.emit("log", {"client_id": red.client_id, "level": "critical", "message": "x"})
+    await mallory.sio.emit("javascript_response", {"client_id": red.client_id})
+    await asyncio.sleep(0.5)
 
     with urllib.request.urlopen(f"{server.url}/healthz", timeout=5) as response:
         assert response.status == 200

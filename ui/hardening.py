@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import core, ui
@@ -30,30 +32,56 @@ def _well_formed(message: Any) -> bool:
     )
 
 
-def guard_socket_events() -> None:
-    """Wrap NiceGUI's handler of element events so that only well-formed ones reach it.
+class _QuietWarnings:
+    """Logs a warning per socket at most once a minute, so that a flood cannot flood the log too."""
 
-    NiceGUI trusts the shape of what a page script sends; a forged message with a missing key,
-    an unknown listener or arguments that are not JSON would end in a traceback in the log.
-    The page of a real browser never sends one, so such a message is dropped with a warning.
+    def __init__(self, interval: float = 60.0) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+
+    def warn(self, sid: str, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self._last.get(sid, -self.interval) >= self.interval:
+            if len(self._last) > 10_000:
+                self._last.clear()
+            self._last[sid] = now
+            log.warning(message, *args)
+
+
+def guard_socket_events() -> None:
+    """Wrap NiceGUI's socket handlers so that only well-formed messages from the page's own socket reach them.
+
+    NiceGUI trusts what a page script sends: a forged message with a missing key, an unknown
+    listener or arguments that are not JSON would end in a traceback in the log, and an event that
+    names another browser's client id would act on that browser's page. A real page never sends
+    one, so such a message is dropped with a warning (once a minute per socket at most).
     """
     handlers = core.sio.handlers.get("/", {})
-    original = handlers.get("event")
-    if original is None or getattr(original, "_guarded", False):
-        return
+    quiet = _QuietWarnings()
+    for name in ("event", "log", "javascript_response"):
+        original = handlers.get(name)
+        if original is None or getattr(original, "_guarded", False):
+            continue
+        core.sio.on(name, _guard(name, original, quiet))
 
-    def guarded(sid: str, message: Any) -> Any:
-        if not _well_formed(message):
-            log.warning("dropped a malformed event from socket %s", sid)
+
+def _guard(name: str, original: Callable[..., Any], quiet: _QuietWarnings) -> Callable[..., Any]:
+    def guarded(sid: str, message: Any = None, *_: Any) -> Any:
+        if name == "event" and not _well_formed(message):
+            quiet.warn(sid, "dropped a malformed event from socket %s", sid)
+            return None
+        if not isinstance(message, dict) or message.get("client_id") not in core.sio.rooms(sid):
+            # The handshake put the socket in the room of its own client; any other client is not its to act for.
+            quiet.warn(sid, "dropped a %s message from socket %s for a client that is not its own", name, sid)
             return None
         try:
             return original(sid, message)
-        except (KeyError, ValueError, TypeError) as exc:
-            log.warning("dropped an event from socket %s that did not fit its element: %r", sid, exc)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            quiet.warn(sid, "dropped a %s message from socket %s that did not fit: %r", name, sid, exc)
             return None
 
     guarded._guarded = True  # type: ignore[attr-defined]
-    core.sio.on("event", guarded)
+    return guarded
 
 
 _KEY_FIELDS = {"action": str, "key": str, "code": str, "repeat": bool, "location": int}

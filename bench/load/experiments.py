@@ -1,6 +1,6 @@
 """The GC and memory experiments of the load issue, run against a private copy of the app.
 
-    cp -r . /tmp/loadlab && <apply the LAB_* switches, see EXPERIMENTS.md> && \\
+    # a private copy with lab.patch applied (see README.md), then:
         python bench/load/experiments.py --app-dir /tmp/loadlab --set gc --games 333
 
 Each experiment is one loadgen.py run under gcprobe.py (GC pauses by generation) with some

@@ -329,11 +329,14 @@ class Browser:
     # -- what a person does ---------------------------------------------------------------------
 
     def find(self, label: str) -> tuple[str, dict[str, Any]] | None:
-        """The element with this aria-label on the current page."""
+        """The element with this aria-label on the current page (a shown one first)."""
+        hidden = None
         for element_id, element in self.elements.items():
             if label_of(element) == label:
-                return element_id, element
-        return None
+                if "hidden" not in (element.get("class") or []):
+                    return element_id, element
+                hidden = hidden or (element_id, element)
+        return hidden
 
     async def click_label(self, label: str, timeout: float = 30.0) -> None:
         """Click the element labelled ``label`` as soon as the page shows one."""
@@ -344,7 +347,8 @@ class Browser:
 
     def _clickable(self, label: str) -> tuple[int, str] | None:
         found = self.find(label)
-        if found is None:
+        # A hidden element ignores events on the server, as a person cannot click what is not shown.
+        if found is None or "hidden" in (found[1].get("class") or []):
             return None
         listener = click_listener(found[1])
         return (int(found[0]), listener) if listener else None

@@ -47,9 +47,9 @@ def source_of(app_dir: Path) -> str:
     return f"{commit}{' with uncommitted changes' if dirty else ''}"
 
 
-def run_one(script: str, games: int, args: argparse.Namespace, extra: list[str]) -> dict[str, Any]:
+def run_one(script: str, games: int, args: argparse.Namespace, extra: list[str], *, kind: str = "") -> dict[str, Any]:
     """One load generator process; its JSON report, or the failure."""
-    out = RESULTS / "runs" / f"{Path(script).stem}-{games}.json"
+    out = RESULTS / "runs" / f"{Path(script).stem}{kind}-{games}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     command = [
@@ -180,7 +180,11 @@ def plot(data: dict[str, Any], path: Path) -> None:
 
 def soak(args: argparse.Namespace) -> None:
     report = run_one(
-        "loadgen.py", args.soak_games, args, [*nicegui_extra(args), "--soak", str(args.soak), "--leave-wait", "15"]
+        "loadgen.py",
+        args.soak_games,
+        args,
+        [*nicegui_extra(args), "--soak", str(args.soak), "--leave-wait", "15"],
+        kind="-soak",
     )
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "source": source_of(args.app_dir), "report": report}
     (RESULTS / "soak.json").write_text(json.dumps(out, indent=2) + "\n")
