@@ -292,7 +292,7 @@ class GameHub:
             self._keys[record.join_key] = self._keys[record.watch_key] = record.id
             self._changed(live)
             # Errors are the store's to report; a game another instance changes must reach our views.
-            asyncio.get_running_loop().create_task(self.store.follow(record.id))
+            self._spawn(self.store.follow(record.id))
         elif record.version > live.record.version:
             live.apply(record)
             self._changed(live)
@@ -308,7 +308,7 @@ class GameHub:
         del self._live[live.id]
         self._keys.pop(live.record.join_key, None)
         self._keys.pop(live.record.watch_key, None)
-        asyncio.get_running_loop().create_task(self.store.unfollow(live.id))
+        self._spawn(self.store.unfollow(live.id))
 
     @property
     def live_games(self) -> int:

@@ -416,6 +416,19 @@ class RunConfig:
     ramp_timeout: float = 300.0
     """Open no new match after this many seconds of connecting: a server that cannot take the load says so."""
 
+    @classmethod
+    def from_args(cls, args: Any) -> RunConfig:
+        """The run both drivers' command lines describe (loadgen.py and baseline_ws.py share these options)."""
+        return cls(
+            games=args.games,
+            duration=args.duration,
+            pace=args.pace,
+            ramp_concurrency=args.ramp,
+            leave_wait=args.leave_wait,
+            soak=args.soak,
+            ramp_timeout=args.ramp_timeout,
+        )
+
 
 class RampTimeout(RuntimeError):
     """The server took too long to connect everyone; the run goes on with the matches it has."""

@@ -520,15 +520,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    config = RunConfig(
-        games=args.games,
-        duration=args.duration,
-        pace=args.pace,
-        ramp_concurrency=args.ramp,
-        leave_wait=args.leave_wait,
-        soak=args.soak,
-        ramp_timeout=args.ramp_timeout,
-    )
+    config = RunConfig.from_args(args)
     server: ServerProcess | None = None
     log_path: Path | None = None
     if args.url:
