@@ -34,8 +34,9 @@ def browser(server: AppServer) -> Browser:
 
 
 def disc_labels(page: Browser) -> list[str]:
-    labels = [str((page.elements.get(cell) or {}).get("props", {}).get("aria-label", "")) for cell in page.cells]
-    return sorted(label for label in labels if not label.endswith("empty"))
+    board = page.board()
+    assert len(board) == 42, board
+    return sorted(f"Row {r + 1}, column {c + 1}: {colour}" for (r, c), colour in board.items() if colour != "empty")
 
 
 async def settle(condition: Any, timeout: float = 10.0) -> None:

@@ -1,17 +1,24 @@
-"""The 7x6 board as NiceGUI elements: built once, then changed cell by cell as moves arrive."""
+"""The 7x6 board as NiceGUI elements: seven column elements, each drawing its six cells as HTML.
+
+A column is one element, not seven: a cell has no listener of its own (the column takes the
+click), so it needs no element of its own either, and every element a page holds costs the
+server a few kilobytes per browser. A move redraws the one or two columns it changed, from the
+engine's board; the HTML of a column is built once for every browser that shows it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 
 from nicegui import ui
 from nicegui.events import KeyEventArguments
 
-from engine.connect4 import COLUMNS, ROWS, Connect4, Move, Player
+from engine.connect4 import COLUMNS, ROWS, Connect4, Player
 from games.hub import GameEvent, MovePlayed, MoveUndone, NewGame
 from ui.hardening import SafeKeyboard
 
-__all__ = ["BoardView", "cell_label"]
+__all__ = ["BoardView", "cell_label", "column_html"]
 
 _COLUMN_KEYS = {str(column + 1) for column in range(COLUMNS)}
 
@@ -19,6 +26,56 @@ _COLUMN_KEYS = {str(column + 1) for column in range(COLUMNS)}
 def cell_label(row: int, column: int, player: Player | None) -> str:
     """What a screen reader says for a cell; rows count from the bottom, both from 1."""
     return f"Row {row + 1}, column {column + 1}: {player or 'empty'}"
+
+
+@lru_cache(maxsize=8192)
+def column_html(
+    column: int,
+    discs: tuple[Player | None, ...],
+    *,
+    last: int | None = None,
+    winning: frozenset[int] = frozenset(),
+    drop: int | None = None,
+) -> str:
+    """The six cells of ``column``, top row first, as HTML (rows from 0, bottom up).
+
+    ``discs`` holds the disc of each row, ``last`` the row of the game's last move if it is in
+    this column, ``winning`` the rows of this column in a four, ``drop`` the row of a disc that
+    has just been played (it falls in). The classes are the theme's (``ui/theme.py``). Every
+    browser showing the same column gets the same string, so it is kept once, not per browser.
+    """
+    landing = next((row for row, disc in enumerate(discs) if disc is None), None)
+    cells = []
+    for row in reversed(range(ROWS)):
+        player = discs[row]
+        classes = f"c4-cell c4-r{row}"
+        if player is not None:
+            classes += f" c4-{player}"
+        if row == drop:
+            classes += " c4-drop"
+        if row == landing:
+            classes += " c4-next"
+        if row == last:
+            classes += " c4-last"
+        if row in winning:
+            classes += " c4-win"
+        cells.append(
+            f'<div class="{classes}" role="img" aria-label="{cell_label(row, column, player)}"'
+            f' data-cell="{row + 1}-{column + 1}"></div>'
+        )
+    return "".join(cells)
+
+
+def _column_of(board: Connect4, column: int, drop: int | None = None) -> str:
+    last = board.last_move
+    outcome = board.outcome
+    return column_html(
+        column,
+        tuple(board.cell(row, column) for row in range(ROWS)),
+        last=last.row if last is not None and last.column == column else None,
+        winning=frozenset(row for row, c in outcome.cells if c == column) if outcome else frozenset(),
+        drop=drop,
+    )
 
 
 class BoardView:
@@ -31,10 +88,8 @@ class BoardView:
 
     def __init__(self, board: Connect4, on_column: Callable[[int], Awaitable[None] | None]) -> None:
         self._on_column = on_column
-        self._cells: list[list[ui.element]] = []  # [column][row]
         self.columns: list[ui.element] = []
-        self._last: tuple[int, int] | None = None
-        self._winning: list[ui.element] = []
+        self._marked: set[int] = set()
         with (
             ui.element("div")
             .classes("c4-board")
@@ -42,21 +97,16 @@ class BoardView:
             .mark("board") as self.root
         ):
             for column in range(COLUMNS):
-                with (
+                control = (
                     ui.element("div")
                     .classes("c4-column")
                     .props(f'role="button" tabindex="0" aria-label="Column {column + 1}"')
-                    .mark(f"column-{column + 1}") as control
-                ):
-                    self.columns.append(control)
-                    # The column is bound here, on the server: nothing the browser sends can change it.
-                    control.on("click", lambda _, c=column: self._on_column(c), [])
-                    control.on("keydown.enter", lambda _, c=column: self._on_column(c), [])
-                    cells = [
-                        ui.element("div").classes(f"c4-cell c4-r{row}").mark(f"cell-{row + 1}-{column + 1}")
-                        for row in reversed(range(ROWS))
-                    ]
-                self._cells.append(cells[::-1])
+                    .mark(f"column-{column + 1}")
+                )
+                # The column is bound here, on the server: nothing the browser sends can change it.
+                control.on("click", lambda _, c=column: self._on_column(c), [])
+                control.on("keydown.enter", lambda _, c=column: self._on_column(c), [])
+                self.columns.append(control)
         SafeKeyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
         self.show(board)
 
@@ -67,82 +117,43 @@ class BoardView:
             return self._on_column(int(name) - 1)  # NiceGUI awaits what a handler returns
         return None
 
-    def cell(self, row: int, column: int) -> ui.element:
-        """The element of one cell (rows and columns from 0)."""
-        return self._cells[column][row]
+    def column_html(self, column: int) -> str:
+        """The HTML this browser shows for ``column`` (from 0)."""
+        return str(self.columns[column].props.get("innerHTML", ""))
 
     def show(self, board: Connect4) -> None:
         """Draw a whole position: used once when the page is built, and after a new game."""
         for column in range(COLUMNS):
-            for row in range(ROWS):
-                self._set_cell(row, column, board.cell(row, column), drop=False)
-        self._mark_next(board)
-        self._set_last(board.last_move)
-        self._set_winning(board)
+            self._draw(column, _column_of(board, column))
+        self._last_columns(board)
         self._set_turn(board)
 
     def show_event(self, event: GameEvent, board: Connect4) -> None:
-        """Change only the elements an event touches."""
-        if isinstance(event, MovePlayed):
-            self._set_cell(event.move.row, event.move.column, event.move.player, drop=True)
-            self._set_next(event.move.column, event.move.row + 1)
-            self._set_last(event.move)
-        elif isinstance(event, MoveUndone):
-            self._set_cell(event.move.row, event.move.column, None, drop=False)
-            self._set_next(event.move.column, event.move.row)
-            self._set_last(board.last_move)
-        elif isinstance(event, NewGame):
+        """Redraw only the columns an event changed (an element update per column, not per cell)."""
+        if isinstance(event, NewGame):
             self.show(board)
             return
-        self._set_winning(board)
+        if not isinstance(event, MovePlayed | MoveUndone):
+            self._set_turn(board)
+            return
+        drop = event.move if isinstance(event, MovePlayed) else None
+        # The event's column, the column that loses the last-move marker, and the columns of a four.
+        columns = {event.move.column} | self._last_columns(board)
+        for column in sorted(columns):
+            self._draw(column, _column_of(board, column, drop.row if drop and drop.column == column else None))
         self._set_turn(board)
 
-    def _set_cell(self, row: int, column: int, player: Player | None, *, drop: bool) -> None:
-        cell = self._cells[column][row]
-        remove = "c4-red c4-yellow c4-drop"
-        add = f"c4-{player}" + (" c4-drop" if drop else "") if player else None
-        cell.classes(add=add, remove=remove)
-        cell.props["aria-label"] = cell_label(row, column, player)
+    def _last_columns(self, board: Connect4) -> set[int]:
+        """The columns the last-move marker and a four touch now, and touched at the last redraw."""
+        last, outcome = board.last_move, board.outcome
+        now = ({last.column} if last else set()) | ({c for _, c in outcome.cells} if outcome else set())
+        before, self._marked = self._marked, now
+        return before | now
 
-    def _mark_next(self, board: Connect4) -> None:
-        for column in range(COLUMNS):
-            row = board.landing_row(column)
-            for r, cell in enumerate(self._cells[column]):
-                if r == row:
-                    cell.classes(add="c4-next")
-                else:
-                    cell.classes(remove="c4-next")
-
-    def _set_next(self, column: int, row: int) -> None:
-        """Move the hover preview of ``column`` to ``row`` (ROWS means the column is full)."""
-        cells = self._cells[column]
-        for r in (row - 1, row, row + 1):
-            if 0 <= r < ROWS:
-                if r == row:
-                    cells[r].classes(add="c4-next")
-                elif "c4-next" in cells[r].classes:
-                    cells[r].classes(remove="c4-next")
-
-    def _set_last(self, move: Move | None) -> None:
-        target = (move.row, move.column) if move else None
-        if target == self._last:
-            return
-        if self._last:
-            self._cells[self._last[1]][self._last[0]].classes(remove="c4-last")
-        if target:
-            self._cells[target[1]][target[0]].classes(add="c4-last")
-        self._last = target
-
-    def _set_winning(self, board: Connect4) -> None:
-        cells = board.outcome.cells if board.outcome else frozenset()
-        winning = [self._cells[column][row] for row, column in sorted(cells)]
-        if winning == self._winning:
-            return
-        for cell in self._winning:
-            cell.classes(remove="c4-win")
-        for cell in winning:
-            cell.classes(add="c4-win")
-        self._winning = winning
+    def _draw(self, column: int, html: str) -> None:
+        element = self.columns[column]
+        if element.props.get("innerHTML") != html:  # sending an unchanged column costs bytes and time
+            element.props["innerHTML"] = html
 
     def _set_turn(self, board: Connect4) -> None:
         turn = f"c4-turn-{board.turn}"

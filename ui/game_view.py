@@ -55,8 +55,11 @@ class GameView:
             .props('aria-live="polite"')
             .mark("status")
         )
-        self.spinner = ui.spinner("dots", size="lg").props('aria-label="The computer is thinking"').mark("thinking")
-        self.spinner.set_visibility(live.thinking)
+        # Only a game against the computer ever thinks: other pages do without the element.
+        self.spinner: ui.spinner | None = None
+        if live.record.mode is Mode.COMPUTER:
+            self.spinner = ui.spinner("dots", size="lg").props('aria-label="The computer is thinking"').mark("thinking")
+            self.spinner.set_visibility(live.thinking)
         self.board = BoardView(live.board, self.play)
         self._set_over()
         client = ui.context.client
@@ -94,7 +97,8 @@ class GameView:
     def refresh(self) -> None:
         """Recompute what depends on more than the board (status line, end of game)."""
         self.status.set_text(status_text(self.live, self.role))
-        self.spinner.set_visibility(self.live.thinking)
+        if self.spinner is not None:
+            self.spinner.set_visibility(self.live.thinking)
         self._set_over()
 
     def _set_over(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
@@ -249,29 +251,38 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
 
 
 def invite_card(live: LiveGame, base: str) -> None:
-    """The join and watch links, each a real link with a copy button, and who to send which."""
+    """The join and watch links, each a real link with a copy button, and who to send which.
+
+    The sentences and both links are one element: every element costs memory in every
+    player's page for as long as it is open.
+    """
     join_url = f"{base}/join/{live.record.join_key}"
     watch_url = f"{base}/watch/{live.record.watch_key}"
     with ui.card().classes("w-full max-w-md gap-1").mark("invite"):
-        ui.label("Send the join link to the friend you want to play: the first to open it plays yellow.").classes(
-            "text-sm"
-        )
-        link_row(join_url, "join link")
-        ui.label("Send the watch link to anyone who should only watch.").classes("text-sm mt-2")
-        link_row(watch_url, "watch link")
+        ui.html(
+            '<div class="text-sm">Send the join link to the friend you want to play: the first to open it plays'
+            " yellow.</div>"
+            f"{_link_html(join_url, 'Join link')}"
+            '<div class="text-sm mt-2">Send the watch link to anyone who should only watch.</div>'
+            f"{_link_html(watch_url, 'Watch link')}",
+            sanitize=False,  # built here from escaped parts
+        ).mark("invite-links")
+        with ui.row().classes("gap-1"):
+            for url, name in ((join_url, "join link"), (watch_url, "watch link")):
+                ui.button(
+                    name.capitalize(), icon="content_copy", on_click=lambda url=url, name=name: copy(url, name)
+                ).props(f'flat dense no-caps aria-label="Copy {name}"')
 
 
-def link_row(url: str, name: str) -> None:
-    with ui.row().classes("items-center no-wrap w-full gap-1"):
-        ui.link(url, url, new_tab=True).classes("text-xs break-all grow").props(
-            f'aria-label="{name.capitalize()}"'
-        ).mark(name.replace(" ", "-"))
+def _link_html(url: str, label: str) -> str:
+    # The base URL comes from the request's Host header: escaped, it can only ever be text.
+    url = html.escape(url, quote=True)
+    return f'<a class="text-xs break-all block" target="_blank" aria-label="{label}" href="{url}">{url}</a>'
 
-        def copy() -> None:
-            ui.clipboard.write(url)
-            ui.notify(f"Copied the {name}.")
 
-        ui.button(icon="content_copy", on_click=copy).props(f'flat round dense aria-label="Copy {name}"')
+def copy(url: str, name: str) -> None:
+    ui.clipboard.write(url)
+    ui.notify(f"Copied the {name}.")
 
 
 class OnlineControls:

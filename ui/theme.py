@@ -103,11 +103,17 @@ def frame(title: str) -> Iterator[None]:
     """The chrome around every page: a header with the way home and the dark-mode switch."""
     ui.page_title(f"{title} · Connect Four" if title != "Connect Four" else title)
     # None follows the system setting until the player picks a side; the choice follows the browser.
-    dark = ui.dark_mode(None).bind_value(app.storage.user, "dark")
+    # It is written only when the player picks one: a browser that never does leaves no storage behind.
+    dark = ui.dark_mode(app.storage.user.get("dark"))
+
+    def toggle() -> None:
+        dark.set_value(not dark.value)
+        app.storage.user["dark"] = dark.value
+
     with ui.header().classes("items-center justify-between px-4 py-2"):
         ui.link("Connect Four", "/").classes("text-xl font-bold text-white no-underline").props('aria-label="Home"')
-        ui.button(icon="dark_mode", on_click=lambda: dark.set_value(not dark.value)).props(
-            'flat round color=white aria-label="Toggle dark mode"'
+        ui.button(icon="dark_mode", on_click=toggle).props('flat round color=white aria-label="Toggle dark mode"').mark(
+            "dark-toggle"
         )
     with ui.column().classes("w-full max-w-3xl mx-auto items-center gap-4 p-3"):
         yield

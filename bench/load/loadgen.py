@@ -380,10 +380,16 @@ class Browser:
     async def rematch(self, *, first: bool) -> None:
         await self.click_label("Rematch" if first else "Accept rematch")
 
+    def board(self) -> dict[tuple[int, int], str]:
+        """What every cell on the page shows, by (row, column) from 0: red, yellow or empty."""
+        shown = {cell: _CELL.match(label_of(self.elements.get(element_id))) for element_id, cell in self.cells.items()}
+        board = {cell: match[3] for cell, match in shown.items() if match}
+        for drawn in self.html_cells.values():
+            board.update(drawn)
+        return board
+
     def board_empty(self) -> bool:
-        return all(label_of(self.elements.get(cell)).endswith("empty") for cell in self.cells) and all(
-            colour == "empty" for drawn in self.html_cells.values() for colour in drawn.values()
-        )
+        return all(colour == "empty" for colour in self.board().values())
 
 
 class NiceGUIBackend:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -82,14 +83,24 @@ async def press_key(user: User, key: str) -> None:
     await settle(before)
 
 
+def _cell(user: User, row: int, column: int) -> tuple[list[str], str]:
+    """The classes and aria-label of the cell at ``row``, ``column`` in its column's HTML."""
+    (element,) = user.find(marker=f"column-{column}").elements
+    cells = re.findall(
+        r'<div class="([^"]*)" role="img" aria-label="([^"]*)" data-cell="(\d)-(\d)"></div>', element.props["innerHTML"]
+    )
+    assert [(int(r), int(c)) for *_, r, c in cells] == [(r, column) for r in range(6, 0, -1)], cells
+    classes, label, *_ = cells[6 - row]
+    return classes.split(), label
+
+
 def cell_label(user: User, row: int, column: int) -> str:
     """The aria-label of the cell at ``row``, ``column`` (both from 1, rows from the bottom)."""
-    element = user.find(marker=f"cell-{row}-{column}").elements.pop()
-    return str(element.props["aria-label"])
+    return _cell(user, row, column)[1]
 
 
 def cell_classes(user: User, row: int, column: int) -> list[str]:
-    return list(user.find(marker=f"cell-{row}-{column}").elements.pop().classes)
+    return _cell(user, row, column)[0]
 
 
 def element_of(user: User, marker: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from urllib.parse import urlparse
 
@@ -15,9 +16,14 @@ async def invite(red: User) -> tuple[str, str]:
     await red.open("/")
     await click(red, "Invite a friend")
     await red.should_see("Send the join link")
-    (join,) = red.find(marker="join-link").elements
-    (watch,) = red.find(marker="watch-link").elements
-    return urlparse(join.props["href"]).path, urlparse(watch.props["href"]).path
+    (links,) = red.find(marker="invite-links").elements
+    join, watch = (
+        re.search(rf'aria-label="{label}" href="([^"]+)"', links.props["innerHTML"])
+        for label in ("Join link", "Watch link")
+    )
+    assert join is not None
+    assert watch is not None
+    return urlparse(join[1]).path, urlparse(watch[1]).path
 
 
 async def test_creator_joiner_and_spectator_play_a_full_game(create_user: Callable[[], User]) -> None:

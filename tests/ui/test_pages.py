@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from nicegui import app, ui
 from nicegui.testing import User
 
 from tests.ui.helpers import (
@@ -11,6 +12,7 @@ from tests.ui.helpers import (
     cell_label,
     click,
     click_column,
+    click_marker,
     element_of,
     play,
     press_key,
@@ -113,8 +115,7 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
         await asyncio.sleep(0.3)
     changed = {int(element_id) for update in sent for element_id in update}
     expected = {
-        element_of(user, "cell-1-4"),  # the disc that landed
-        element_of(user, "cell-2-4"),  # the hover preview moves up
+        element_of(user, "column-4"),  # the disc that landed, and the hover preview moving up
         element_of(user, "board"),  # whose turn it is, for the preview colour
         element_of(user, "status"),
         element_of(user, "position-link"),  # the link to this position names the new move
@@ -125,11 +126,10 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
         await click_column(user, 5)
         await asyncio.sleep(0.3)
     changed = {int(element_id) for update in sent for element_id in update}
-    # Now the previous last move loses its marker too: still nowhere near the 42 cells.
+    # Now the previous last move's column loses its marker too; the other five columns stay as they are.
     assert changed == {
-        element_of(user, "cell-1-5"),
-        element_of(user, "cell-2-5"),
-        element_of(user, "cell-1-4"),
+        element_of(user, "column-5"),
+        element_of(user, "column-4"),
         element_of(user, "board"),
         element_of(user, "status"),
         element_of(user, "position-link"),
@@ -150,3 +150,17 @@ async def test_starting_games_too_fast_is_refused_with_a_message(user: User) -> 
     response = await user.http_client.get("/local")
     assert response.status_code == 429
     assert "You are starting games too quickly; try again in a minute." in response.text
+
+
+async def test_the_dark_mode_choice_is_stored_only_once_a_player_makes_it(user: User) -> None:
+    await user.open("/local")
+    (dark,) = user.find(kind=ui.dark_mode).elements
+    assert dark.value is None  # follows the system
+    # Opening pages writes nothing: a stream of new browsers leaves no storage behind.
+    assert [dict(storage) for storage in app.storage._users.values()] == [{}]
+    await click_marker(user, "dark-toggle")
+    assert dark.value is True
+    assert [dict(storage) for storage in app.storage._users.values()] == [{"dark": True}]
+    await user.open("/")
+    (dark,) = user.find(kind=ui.dark_mode).elements
+    assert dark.value is True  # the choice follows the browser to its next page

@@ -1,0 +1,93 @@
+"""The server process under load: garbage-collector pauses, and giving memory back when browsers leave."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import ctypes.util
+import gc
+import logging
+from collections.abc import Callable
+
+from nicegui import Client
+
+__all__ = ["GC_THRESHOLDS", "MemoryReturner", "release_memory", "tune_gc"]
+
+log = logging.getLogger(__name__)
+
+GC_THRESHOLDS = (50_000, 20, 20)
+"""Allocations before a young collection, young collections per middle one, middle per full one."""
+
+
+def tune_gc(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
+    """Keep the cyclic garbage collector on, but stop its passes from stalling every browser.
+
+    With a thousand connected pages the heap holds millions of objects, and a full collection
+    walks all of them while no event is handled: p99 click-to-opponent went from 0.3 s to 1.8 s
+    in bench/load. Collecting the young generation every 50,000 allocations instead of 700 makes
+    the passes rarer without letting cyclic garbage pile up (the collector still runs, and full
+    passes still happen once enough has survived), and freezing what startup created keeps
+    the modules and the app out of every full pass.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*thresholds)
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None where the C library has none (musl, macOS)."""
+    name = ctypes.util.find_library("c")
+    try:
+        trim = ctypes.CDLL(name).malloc_trim if name else None
+    except (OSError, AttributeError):
+        return None
+    if trim is None:
+        return None
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory() -> bool:
+    """Collect what the departed pages left, and hand the C heap's free pages back to the system.
+
+    Python frees objects into the C library's heap, which keeps the pages for later use: after a
+    thousand browsers leave, the process would stay at its peak size. ``malloc_trim`` returns
+    every free page of that heap. True if it returned any.
+    """
+    gc.collect()
+    return bool(_TRIM(0)) if _TRIM is not None else False
+
+
+class MemoryReturner:
+    """Watches the number of connected pages and releases memory once many of them have gone.
+
+    Checking is a dictionary's length every ``interval`` seconds; releasing runs a full
+    collection, so it happens only after at least ``fraction`` of the peak (and ``minimum``
+    pages) left, when the heap is small again and the pass is short.
+    """
+
+    def __init__(self, *, interval: float = 10.0, fraction: float = 0.25, minimum: int = 20) -> None:
+        self.interval, self.fraction, self.minimum = interval, fraction, minimum
+        self.peak = 0
+        self.releases = 0
+
+    def check(self) -> bool:
+        """Release memory if enough pages left since the peak; True if it did."""
+        clients = len(Client.instances)
+        self.peak = max(self.peak, clients)
+        gone = self.peak - clients
+        if gone < self.minimum or gone < self.fraction * self.peak:
+            return False
+        self.peak = clients
+        release_memory()
+        self.releases += 1
+        log.debug("released memory after %d pages left (%d remain)", gone, clients)
+        return True
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.check()
