@@ -65,12 +65,22 @@ def guard_socket_events() -> None:
         core.sio.on(name, _guard(name, original, quiet))
 
 
+def _in_room(sid: str, room: object) -> bool:
+    """Whether socket ``sid`` joined ``room`` (a client's id): one lookup.
+
+    ``sio.rooms(sid)`` would answer too, but it walks every room of the server, one per
+    connected page: with 1500 pages that walk took a third of the server's time under load.
+    """
+    members = core.sio.manager.rooms.get("/", {}).get(room) if isinstance(room, str) else None
+    return members is not None and sid in members
+
+
 def _guard(name: str, original: Callable[..., Any], quiet: _QuietWarnings) -> Callable[..., Any]:
     def guarded(sid: str, message: Any = None, *_: Any) -> Any:
         if name == "event" and not _well_formed(message):
             quiet.warn(sid, "dropped a malformed event from socket %s", sid)
             return None
-        if not isinstance(message, dict) or message.get("client_id") not in core.sio.rooms(sid):
+        if not isinstance(message, dict) or not _in_room(sid, message.get("client_id")):
             # The handshake put the socket in the room of its own client; any other client is not its to act for.
             quiet.warn(sid, "dropped a %s message from socket %s for a client that is not its own", name, sid)
             return None

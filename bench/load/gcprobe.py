@@ -6,7 +6,8 @@ Environment (all optional):
 
 - ``PROBE_STATS``: a JSON file rewritten every 2 s with every collection's pause by generation,
   and each collection of 5 ms or more with its wall-clock time (to line it up with a run).
-- ``PROBE_GC_THRESHOLD``: ``"700,10,10"`` style, passed to ``gc.set_threshold``.
+- ``PROBE_GC_THRESHOLD``: ``"700,10,10"`` style, passed to ``gc.set_threshold`` (again 1 s after
+  startup, after the app's own ``tune_gc``).
 - ``PROBE_GC_FREEZE``: ``startup`` calls ``gc.freeze()`` 3 s after the app started, so the
   import-time heap is never scanned again; ``signal`` calls it on SIGUSR1 (the load generator
   sends that once every browser is connected: "freeze after building pages").
@@ -35,6 +36,8 @@ _pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
 _long: list[dict[str, Any]] = []
 _started: float | None = None
 _frozen: list[dict[str, Any]] = []
+_stalls: list[dict[str, Any]] = []
+"""Times the server's event loop woke up 20 ms or more late (a 5 ms sleep that took longer)."""
 
 
 def _on_gc(phase: str, info: dict[str, Any]) -> None:
@@ -74,6 +77,7 @@ def _write_stats(path: Path) -> None:
             "frozen": _frozen,
             "by_generation": {str(g): _summary(list(s)) for g, s in _pauses.items()},
             "long_pauses": list(_long),
+            "loop_stalls": list(_stalls),
             "written": time.time(),
         }
         tmp = path.with_suffix(".tmp")
@@ -143,14 +147,32 @@ def main() -> None:
     sys.argv = [str(main_file)]
     sys.path.insert(0, str(main_file.parent))
     gc.callbacks.append(_on_gc)
+    from nicegui import app
+
     if threshold := os.environ.get("PROBE_GC_THRESHOLD"):
-        gc.set_threshold(*(int(v) for v in threshold.split(",")))
+        values = [int(v) for v in threshold.split(",")]
+        gc.set_threshold(*values)
+
+        async def again() -> None:  # after the app's own tuning at startup
+            await asyncio.sleep(1.0)
+            gc.set_threshold(*values)
+
+        app.on_startup(again)
     if stats := os.environ.get("PROBE_STATS"):
         threading.Thread(target=_write_stats, args=(Path(stats),), daemon=True).start()
     if os.environ.get("PROBE_TRACEMALLOC") == "1":
         tracemalloc.start(1)
-    from nicegui import app
 
+    async def watch_loop() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.005)
+            late = loop.time() - before - 0.005
+            if late >= 0.02:
+                _stalls.append({"at": round(time.time(), 3), "ms": round(late * 1000, 1)})
+
+    app.on_startup(lambda: asyncio.get_running_loop().create_task(watch_loop()))
     freeze = os.environ.get("PROBE_GC_FREEZE", "")
     if freeze == "startup":
 

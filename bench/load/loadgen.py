@@ -451,6 +451,21 @@ def gc_during(stats_path: Path, window: list[float]) -> dict[str, Any]:
         "gen2_pauses_in_play": len(gen2),
         "gen2_max_ms_in_play": max(gen2, default=0.0),
         "longest_in_play": sorted(during, key=lambda p: -p["ms"])[:5],
+        "loop_stalls_in_play": _stall_summary(
+            [p["ms"] for p in stats.get("loop_stalls", []) if start <= p["at"] <= end]
+        ),
+    }
+
+
+def _stall_summary(stalls: list[float]) -> dict[str, Any]:
+    """How often and how long the server's event loop could not run anything (20 ms or more)."""
+    ordered = sorted(stalls)
+    return {
+        "count": len(ordered),
+        "total_ms": round(sum(ordered), 1),
+        "p50_ms": ordered[len(ordered) // 2] if ordered else None,
+        "max_ms": ordered[-1] if ordered else None,
+        "over_100ms": sum(1 for ms in ordered if ms >= 100),
     }
 
 
