@@ -11,6 +11,10 @@ Environment (all optional):
 - ``PROBE_GC_FREEZE``: ``startup`` calls ``gc.freeze()`` 3 s after the app started, so the
   import-time heap is never scanned again; ``signal`` calls it on SIGUSR1 (the load generator
   sends that once every browser is connected: "freeze after building pages").
+- ``PROBE_MESSAGE_HISTORY``: NiceGUI's ``message_history_length`` (messages kept per page for a
+  reconnect to replay), set at startup.
+- ``PROBE_SLOW_CALLBACKS``: ``1`` puts the event loop in debug mode, which logs every callback
+  that ran 20 ms or more (slower: for finding stalls, not for figures).
 - ``PROBE_MEMORY``: a JSON file; on SIGUSR2 the probe writes what the heap holds: tracemalloc's
   top sites against the first SIGUSR2's snapshot (with ``PROBE_TRACEMALLOC=1``), object counts
   by type, NiceGUI clients and elements per client.
@@ -158,6 +162,12 @@ def main() -> None:
             gc.set_threshold(*values)
 
         app.on_startup(again)
+    if history := os.environ.get("PROBE_MESSAGE_HISTORY"):
+
+        def set_history() -> None:  # ui.run() set the app's value by now
+            app.config.message_history_length = int(history)
+
+        app.on_startup(set_history)
     if stats := os.environ.get("PROBE_STATS"):
         threading.Thread(target=_write_stats, args=(Path(stats),), daemon=True).start()
     if os.environ.get("PROBE_TRACEMALLOC") == "1":
@@ -173,6 +183,14 @@ def main() -> None:
                 _stalls.append({"at": round(time.time(), 3), "ms": round(late * 1000, 1)})
 
     app.on_startup(lambda: asyncio.get_running_loop().create_task(watch_loop()))
+    if os.environ.get("PROBE_SLOW_CALLBACKS") == "1":
+
+        def debug_loop() -> None:  # asyncio logs every callback that runs 20 ms or more, with its source
+            loop = asyncio.get_running_loop()
+            loop.set_debug(True)
+            loop.slow_callback_duration = 0.02
+
+        app.on_startup(debug_loop)
     freeze = os.environ.get("PROBE_GC_FREEZE", "")
     if freeze == "startup":
 

@@ -50,22 +50,27 @@ def test_release_memory_hands_freed_heap_pages_back_to_the_system() -> None:
     assert keep[-4:] == (199_999).to_bytes(4, "little")
 
 
-async def test_memory_is_released_once_a_quarter_of_the_peak_left(create_user: Callable[[], User]) -> None:
+async def test_memory_is_released_once_most_pages_left_and_not_while_many_remain(
+    create_user: Callable[[], User],
+) -> None:
     users = [create_user() for _ in range(8)]
     for user in users:
-        await user.open("/local")
+        await user.open("/")
     returner = MemoryReturner(minimum=2)
     assert not returner.check()
-    assert returner.peak >= 8
     peak = returner.peak
-    for user in users[:1]:
-        assert user.client is not None
-        user.client.delete()
-    assert not returner.check()  # one page in eight left: not worth a full collection
-    for user in users[1:4]:
-        assert user.client is not None
-        user.client.delete()
+    assert peak >= 8
+
+    def leave(some: list[User]) -> None:
+        for user in some:
+            assert user.client is not None
+            user.client.delete()
+
+    leave(users[:4])
+    assert not returner.check()  # half of the pages remain: a full collection would stall them all
+    leave(users[4:])
+    assert len(Client.instances) <= peak / 4, "pages of other tests are still open"
     assert returner.check()
     assert returner.releases == 1
-    assert returner.peak == len(Client.instances) == peak - 4
-    assert not returner.check()  # and not again until another quarter leaves
+    assert returner.peak == len(Client.instances)
+    assert not returner.check()  # and not again until another crowd comes and goes
