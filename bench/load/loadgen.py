@@ -15,6 +15,9 @@ driver and the report.
 
     python bench/load/loadgen.py --games 50 --duration 60 --json bench/results/nicegui-50.json
     python bench/load/loadgen.py --url http://127.0.0.1:8080 --pid 1234 --games 10
+    python bench/load/loadgen.py --games 500 --procs 4 --instances 2   # 4 generator processes, 2 apps + Redis
+
+``--procs`` and ``--instances`` are carried out by ``scale.py``.
 """
 
 from __future__ import annotations
