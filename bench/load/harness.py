@@ -29,7 +29,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -225,6 +225,17 @@ class Tally:
     @property
     def errors(self) -> int:
         return sum(self.notifications.values())
+
+    def add(self, other: Tally) -> None:
+        """Take in what another process's browsers observed: samples are joined, counts added."""
+        for item in fields(self):
+            mine, theirs = getattr(self, item.name), getattr(other, item.name)
+            if isinstance(mine, Counter):
+                mine.update(theirs)
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                setattr(self, item.name, mine + theirs)
 
 
 class LoopLag:
@@ -445,6 +456,38 @@ async def gather_limited(factories: Iterable[Callable[[], Awaitable[Any]]], limi
     return await asyncio.gather(*(one(f) for f in factories), return_exceptions=True)
 
 
+async def connect_matches(
+    openers: Sequence[Callable[[], Awaitable[Match]]], tally: Tally, *, concurrency: int, ramp_timeout: float
+) -> list[Match]:
+    """Open a match with each of ``openers``, ``concurrency`` at a time; failures go to the tally.
+
+    No new match is opened after ``ramp_timeout`` seconds: a server that cannot take the load says so.
+    """
+    ramp_started = time.perf_counter()
+
+    def guarded(opener: Callable[[], Awaitable[Match]]) -> Callable[[], Awaitable[Match]]:
+        async def open_one() -> Match:
+            if time.perf_counter() - ramp_started > ramp_timeout:
+                raise RampTimeout(f"not opened: connecting took over {ramp_timeout:.0f} s")
+            return await opener()
+
+        return open_one
+
+    opened = await gather_limited([guarded(opener) for opener in openers], concurrency)
+    for failure in opened:
+        if not isinstance(failure, Match):
+            tally.connect_failures[f"{type(failure).__name__}: {failure}"[:160]] += 1
+    return [m for m in opened if isinstance(m, Match)]
+
+
+async def play_matches(matches: Sequence[Match], stop_at: float, pace: float, tally: Tally) -> None:
+    """Play every match until ``stop_at`` (``time.perf_counter()``); a match that raised is counted, not raised."""
+    outcomes = await asyncio.gather(*(m.run(stop_at, pace) for m in matches), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            tally.match_failures[f"{type(outcome).__name__}: {outcome}"[:120]] += 1
+
+
 async def run_benchmark(
     backend: Backend,
     config: RunConfig,
@@ -471,17 +514,12 @@ async def run_benchmark(
     rss_start = rss_kib(pid) if pid else None
 
     ramp_started = time.perf_counter()
-
-    async def open_one() -> Match:
-        if time.perf_counter() - ramp_started > config.ramp_timeout:
-            raise RampTimeout(f"not opened: connecting took over {config.ramp_timeout:.0f} s")
-        return await backend.open_match(tally)
-
-    opened = await gather_limited([open_one] * config.games, config.ramp_concurrency)
-    matches = [m for m in opened if isinstance(m, Match)]
-    for failure in opened:
-        if not isinstance(failure, Match):
-            tally.connect_failures[f"{type(failure).__name__}: {failure}"[:160]] += 1
+    matches = await connect_matches(
+        [lambda: backend.open_match(tally)] * config.games,
+        tally,
+        concurrency=config.ramp_concurrency,
+        ramp_timeout=config.ramp_timeout,
+    )
     ramp_seconds = time.perf_counter() - ramp_started
     browsers = 3 * len(matches)
     await asyncio.sleep(5.0)  # pages left behind by navigation are pruned after NiceGUI's reconnect timeout
@@ -506,10 +544,7 @@ async def run_benchmark(
 
     sampler = asyncio.get_running_loop().create_task(sample_rss())
     side = asyncio.get_running_loop().create_task(on_matches(matches)) if on_matches else None
-    outcomes = await asyncio.gather(*(m.run(stop_at, config.pace) for m in matches), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            tally.match_failures[f"{type(outcome).__name__}: {outcome}"[:120]] += 1
+    await play_matches(matches, stop_at, config.pace, tally)
     elapsed = time.perf_counter() - started
     sampler.cancel()
     if side is not None:
@@ -529,14 +564,82 @@ async def run_benchmark(
         await asyncio.sleep(config.leave_wait)
         rss_after = rss_kib(pid)
 
+    return build_report(
+        server=backend.name,
+        config=config,
+        matches_connected=len(matches),
+        elapsed=elapsed,
+        wall_started=wall_started,
+        ramp_seconds=ramp_seconds,
+        tally=tally,
+        memory=memory_figures(rss_start, rss_connected, rss_played, rss_after, browsers, rss_series),
+        cpu=cpu_figures(server_cpu, me_cpu, busy),
+        lag_summary=lag_summary,
+        log_path=log_path,
+    )
+
+
+def memory_figures(
+    rss_start: int | None,
+    rss_connected: int | None,
+    rss_played: int | None,
+    rss_after: int | None,
+    browsers: int,
+    rss_series: list[dict[str, float]],
+) -> dict[str, Any]:
+    """The report's memory section from the server's RSS (KiB) around the phases of a run."""
+
     def pct_over(value: int | None) -> float | None:
         return round(100.0 * (value - rss_start) / rss_start, 1) if value is not None and rss_start else None
 
+    return {
+        "rss_start_kib": rss_start,
+        "rss_connected_kib": rss_connected,
+        "rss_after_play_kib": rss_played,
+        "per_browser_kib": round((rss_connected - rss_start) / browsers, 1)
+        if rss_connected and rss_start and browsers
+        else None,
+        "rss_after_leave_kib": rss_after,
+        "after_leave_pct_over_start": pct_over(rss_after),
+        "rss_series": rss_series,
+    }
+
+
+def cpu_figures(server_cpu: float | None, loadgen_cpu: float, busy: float, *, also: float = 0.0) -> dict[str, Any]:
+    """The report's CPU section, in cores: server, load generator, the machine, and the rest.
+
+    ``also`` is CPU of processes this benchmark started besides the server and the generator
+    (Redis), so that it does not count as other people's work.
+    """
+    return {
+        "server_cores": round(server_cpu, 2) if server_cpu is not None else None,
+        "loadgen_cores": round(loadgen_cpu, 2),
+        "machine_busy_cores": round(busy, 2),
+        # Whatever else ran on the machine meanwhile (other people's tests share these cores).
+        "other_processes_cores": round(max(0.0, busy - loadgen_cpu - (server_cpu or 0.0) - also), 2),
+    }
+
+
+def build_report(
+    *,
+    server: str,
+    config: RunConfig,
+    matches_connected: int,
+    elapsed: float,
+    wall_started: float,
+    ramp_seconds: float,
+    tally: Tally,
+    memory: dict[str, Any],
+    cpu: dict[str, Any],
+    lag_summary: dict[str, float | int],
+    log_path: Path | None,
+) -> dict[str, Any]:
+    """One run's report from what its browsers observed and what was measured around them."""
     report: dict[str, Any] = {
-        "server": backend.name,
+        "server": server,
         "games": config.games,
-        "matches_connected": len(matches),
-        "browsers": browsers,
+        "matches_connected": matches_connected,
+        "browsers": 3 * matches_connected,
         "pace_s": config.pace,
         "play_seconds": round(elapsed, 1),
         "play_window": [round(wall_started, 3), round(wall_started + elapsed, 3)],
@@ -545,7 +648,7 @@ async def run_benchmark(
         "spectator_latency_ms": summary_ms(tally.spectator),
         "moves": tally.moves,
         "moves_per_s": round(tally.moves / elapsed, 1),
-        "offered_moves_per_s": round(len(matches) / config.pace, 1),
+        "offered_moves_per_s": round(matches_connected / config.pace, 1),
         "rounds_finished": tally.rounds,
         "lost_updates": tally.lost,
         "spectator_missed": tally.spectator_missed,
@@ -557,24 +660,8 @@ async def run_benchmark(
         "reloads": tally.reloads,
         "reconnects": tally.reconnects,
         "match_failures": dict(tally.match_failures.most_common(5)),
-        "memory": {
-            "rss_start_kib": rss_start,
-            "rss_connected_kib": rss_connected,
-            "rss_after_play_kib": rss_played,
-            "per_browser_kib": round((rss_connected - rss_start) / browsers, 1)
-            if rss_connected and rss_start and browsers
-            else None,
-            "rss_after_leave_kib": rss_after,
-            "after_leave_pct_over_start": pct_over(rss_after),
-            "rss_series": rss_series,
-        },
-        "cpu": {
-            "server_cores": round(server_cpu, 2) if server_cpu is not None else None,
-            "loadgen_cores": round(me_cpu, 2),
-            "machine_busy_cores": round(busy, 2),
-            # Whatever else ran on the machine meanwhile (other people's tests share these cores).
-            "other_processes_cores": round(max(0.0, busy - me_cpu - (server_cpu or 0.0)), 2),
-        },
+        "memory": memory,
+        "cpu": cpu,
         "loadgen_loop_lag_ms": lag_summary,
         "machine": machine(),
     }

@@ -15,6 +15,9 @@ driver and the report.
 
     python bench/load/loadgen.py --games 50 --duration 60 --json bench/results/nicegui-50.json
     python bench/load/loadgen.py --url http://127.0.0.1:8080 --pid 1234 --games 10
+    python bench/load/loadgen.py --games 500 --procs 4 --instances 2   # 4 generator processes, 2 apps + Redis
+
+``--procs`` and ``--instances`` are carried out by ``scale.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -56,6 +60,7 @@ from harness import (
     wait_until,
     write_json,
 )
+from scale import Instance, RedisServer, run_distributed
 
 _ELEMENTS = re.compile(r"parseElements\(String\.raw`(.*?)`\)", re.S)
 _QUERY = re.compile(r"^\s*query: (\{.*\}),\s*$", re.M)
@@ -393,28 +398,44 @@ class Browser:
 
 
 class NiceGUIBackend:
-    """Opens matches on a running NiceGUI app the way three people with three browsers would."""
+    """Opens matches on a running NiceGUI app the way three people with three browsers would.
+
+    Given several instances of the app (sharing one Redis), the browsers of match ``m`` are
+    spread over them as a load balancer would: red on instance ``m % N``, yellow on
+    ``(m + 1) % N``, the spectator on ``(m + 2) % N``, so every move crosses between instances.
+    """
 
     name = "nicegui"
 
-    def __init__(self, base_url: str, *, deflate: bool = True, timeout: float = 60.0) -> None:
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, base_url: str | Sequence[str], *, deflate: bool = True, timeout: float = 60.0) -> None:
+        urls = [base_url] if isinstance(base_url, str) else list(base_url)
+        if not urls:
+            raise ValueError("no base URL")
+        self.base_urls = [url.rstrip("/") for url in urls]
+        self.base_url = self.base_urls[0]
         self.deflate = deflate
         self.timeout = timeout
         # One TLS context for all (only http:// is used); httpx would build one per client otherwise.
         self.ssl_context = ssl.create_default_context()
         self.browsers: list[Browser] = []
+        self._next_match = 0
 
-    def browser(self, tally: Tally) -> Browser:
-        browser = Browser(self.base_url, tally, self.ssl_context, deflate=self.deflate)
+    def browser(self, tally: Tally, instance: int = 0) -> Browser:
+        """A new browser talking to instance ``instance`` (modulo the number of instances)."""
+        browser = Browser(self.base_urls[instance % len(self.base_urls)], tally, self.ssl_context, deflate=self.deflate)
         self.browsers.append(browser)
         return browser
 
-    async def open_match(self, tally: Tally) -> Match:
-        red, yellow, spectator = self.browser(tally), self.browser(tally), self.browser(tally)
+    async def open_match(self, tally: Tally, number: int | None = None) -> Match:
+        """Open match ``number`` (the next one if not given); its number picks the instances its browsers use."""
+        if number is None:
+            number = self._next_match
+            self._next_match += 1
+        red, yellow, spectator = (self.browser(tally, number + seat) for seat in range(3))
         try:
             await red.open("/")
-            join_path = await red.invite(self.timeout)
+            # Links are absolute URLs on the creator's instance: every browser opens the path on its own.
+            join_path = urlparse(await red.invite(self.timeout)).path
             await red.open(join_path)
             watch_path = red.link("Watch link")
             if red.link("Join link") != join_path:
@@ -505,11 +526,14 @@ async def start_app(
     return server, base, db_file
 
 
-async def warm_up(base_url: str) -> None:
-    """Build a few pages first, so one-time costs (templates, first imports) are not counted per browser."""
+async def warm_up(base_url: str | Sequence[str]) -> None:
+    """Build a few pages first, so one-time costs (templates, first imports) are not counted per browser.
+
+    With several instances, one match per instance at least, so every instance builds every page.
+    """
     tally = Tally()
     backend = NiceGUIBackend(base_url)
-    for _ in range(2):
+    for _ in range(max(2, len(backend.base_urls))):
         match = await backend.open_match(tally)
         for browser in match.browsers:
             await browser.close()
@@ -527,20 +551,106 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", choices=["sqlite", "memory"], default="sqlite", help="store of a started app")
     parser.add_argument("--app-dir", type=Path, default=Path(__file__).resolve().parents[2], help="where main.py is")
     parser.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate (browsers do)")
-    parser.add_argument("--ramp", type=int, default=16, help="matches connecting at once")
+    parser.add_argument("--ramp", type=int, default=16, help="matches connecting at once (over all --procs)")
     parser.add_argument("--leave-wait", type=float, default=12.0, help="seconds to wait after leaving before RSS")
     parser.add_argument("--ramp-timeout", type=float, default=300.0, help="stop connecting new games after this")
     parser.add_argument("--soak", type=float, default=0.0, help="play this long, sampling RSS every 10 s")
     parser.add_argument("--waves", type=int, default=1, help="connect, play and leave this many times in a row")
+    parser.add_argument("--procs", type=int, default=1, help="load generator processes sharing the games")
+    parser.add_argument(
+        "--instances", type=int, default=1, help="app instances on one started redis-server (>1 implies --redis)"
+    )
+    parser.add_argument("--redis", action="store_true", help="keep the games in a started redis-server")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for a started app (experiments)")
     parser.add_argument("--probe", action="store_true", help="start the app under gcprobe.py (GC pause statistics)")
     parser.add_argument("--freeze-signal", action="store_true", help="with --probe: SIGUSR1 once all are connected")
     parser.add_argument("--memory-report", type=Path, help="with --probe: heap report (SIGUSR2) before and after")
     parser.add_argument("--json", type=Path, help="write the report here")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.procs < 1 or args.instances < 1:
+        parser.error("--procs and --instances must be at least 1")
+    if args.url and (args.instances > 1 or args.redis):
+        parser.error("--instances and --redis start their own servers; they do not go with --url")
+    if args.instances > 1 and (args.probe or args.freeze_signal or args.memory_report):
+        parser.error("--probe, --freeze-signal and --memory-report watch one instance; use --instances 1")
+    return args
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    """One run as the arguments describe it; the Redis it starts is stopped at the end, whatever happens."""
+    redis: RedisServer | None = None
+    try:
+        if args.redis or args.instances > 1:
+            redis = RedisServer(RESULTS / "logs" / f"redis-{args.games}-{int(time.time())}.log")
+            await redis.start()
+        if args.procs > 1 or args.instances > 1:
+            report = await _scaled(args, redis)
+        else:
+            report = await _one_process(args, redis)
+        if redis is not None:
+            report["database"] = "redis"
+            report["redis_alive_at_end"] = redis.alive()
+    finally:
+        if redis is not None:
+            status = redis.stop()
+            print(f"redis-server stopped with status {status}; log: {redis.log_path}", file=sys.stderr)
+    return report
+
+
+def _app_env(args: argparse.Namespace, redis: RedisServer | None) -> dict[str, str]:
+    extra = dict(item.split("=", 1) for item in args.env)
+    if redis is not None:
+        extra["REDIS_URL"] = redis.url
+    return extra
+
+
+def _probe_argv(args: argparse.Namespace, log_path: Path, extra: dict[str, str]) -> list[str] | None:
+    """With --probe: the command that starts the app under gcprobe.py (and its switches in ``extra``)."""
+    if not args.probe:
+        return None
+    stats_path = log_path.with_suffix(".gc.json")
+    extra["PROBE_STATS"] = str(stats_path)
+    if args.freeze_signal:
+        extra["PROBE_GC_FREEZE"] = "signal"
+    if args.memory_report:
+        extra["PROBE_MEMORY"] = str(args.memory_report.resolve())
+        args.memory_report.unlink(missing_ok=True)
+    return [sys.executable, str(Path(__file__).resolve().parent / "gcprobe.py"), str(args.app_dir / "main.py")]
+
+
+def _hooks(
+    args: argparse.Namespace, pid: int | None
+) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
+    """What --memory-report and --freeze-signal do before and after the browsers connect."""
+
+    async def before_ramp() -> None:
+        if args.memory_report and pid:
+            os.kill(pid, signal.SIGUSR2)
+            await asyncio.sleep(3.0)
+
+    async def after_ramp() -> None:
+        if args.freeze_signal and pid:
+            os.kill(pid, signal.SIGUSR1)
+            await asyncio.sleep(2.0)
+        if args.memory_report and pid:
+            os.kill(pid, signal.SIGUSR2)
+            await asyncio.sleep(5.0)
+
+    return before_ramp, after_ramp
+
+
+def _finish(args: argparse.Namespace, report: dict[str, Any], servers: Sequence[ServerProcess]) -> None:
+    """The run's settings in the report, as every run has them."""
+    report["deflate_offered"] = not args.no_deflate
+    report["database"] = "external" if args.url else args.database
+    if args.env:
+        report["env"] = args.env
+    if servers:
+        report["server_alive_at_end"] = all(server.alive() for server in servers)
+
+
+async def _one_process(args: argparse.Namespace, redis: RedisServer | None) -> dict[str, Any]:
+    """The browsers in this process, against one server (as before --procs and --instances)."""
     config = RunConfig.from_args(args)
     server: ServerProcess | None = None
     log_path: Path | None = None
@@ -548,17 +658,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         base, pid = args.url.rstrip("/"), args.pid
     else:
         log_path = RESULTS / "logs" / f"nicegui-{args.games}-{int(time.time())}.log"
-        extra = dict(item.split("=", 1) for item in args.env)
-        argv = None
-        if args.probe:
-            stats_path = log_path.with_suffix(".gc.json")
-            extra["PROBE_STATS"] = str(stats_path)
-            if args.freeze_signal:
-                extra["PROBE_GC_FREEZE"] = "signal"
-            if args.memory_report:
-                extra["PROBE_MEMORY"] = str(args.memory_report.resolve())
-                args.memory_report.unlink(missing_ok=True)
-            argv = [sys.executable, str(Path(__file__).resolve().parent / "gcprobe.py"), str(args.app_dir / "main.py")]
+        extra = _app_env(args, redis)
+        argv = _probe_argv(args, log_path, extra)
         server, base, _ = await start_app(
             database=args.database, log_path=log_path, app_dir=args.app_dir, extra_env=extra, argv=argv
         )
@@ -566,20 +667,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     try:
         await warm_up(base)
         backend = NiceGUIBackend(base, deflate=not args.no_deflate)
-
-        async def before_ramp() -> None:
-            if args.memory_report and pid:
-                os.kill(pid, signal.SIGUSR2)
-                await asyncio.sleep(3.0)
-
-        async def after_ramp() -> None:
-            if args.freeze_signal and pid:
-                os.kill(pid, signal.SIGUSR1)
-                await asyncio.sleep(2.0)
-            if args.memory_report and pid:
-                os.kill(pid, signal.SIGUSR2)
-                await asyncio.sleep(5.0)
-
+        before_ramp, after_ramp = _hooks(args, pid)
         report = await run_benchmark(
             backend, config, pid=pid, log_path=log_path, before_ramp=before_ramp, after_ramp=after_ramp
         )
@@ -593,12 +681,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if args.probe and log_path is not None:
             await asyncio.sleep(2.5)  # the probe rewrites its file every 2 s
             report["gc"] = gc_during(log_path.with_suffix(".gc.json"), report["play_window"])
-        report["deflate_offered"] = not args.no_deflate
-        report["database"] = "external" if args.url else args.database
-        if args.env:
-            report["env"] = args.env
-        if server is not None:
-            report["server_alive_at_end"] = server.alive()
+        _finish(args, report, [server] if server else [])
     finally:
         if server is not None:
             report_status = server.stop()
@@ -606,9 +689,65 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+async def _scaled(args: argparse.Namespace, redis: RedisServer | None) -> dict[str, Any]:
+    """``--procs`` worker processes drive the browsers; ``--instances`` app instances share ``redis``."""
+    config = RunConfig.from_args(args)
+    servers: list[ServerProcess] = []
+    instances: list[Instance] = []
+    stamp = int(time.time())
+    try:
+        if args.url:
+            instances.append(Instance(args.url.rstrip("/"), args.pid))
+        for index in range(0 if args.url else args.instances):
+            suffix = f"-{index}" if args.instances > 1 else ""
+            log_path = RESULTS / "logs" / f"nicegui-{args.games}-{stamp}{suffix}.log"
+            extra = _app_env(args, redis)
+            argv = _probe_argv(args, log_path, extra)
+            server, base, _ = await start_app(
+                database=args.database, log_path=log_path, app_dir=args.app_dir, extra_env=extra, argv=argv
+            )
+            servers.append(server)
+            instances.append(Instance(base, server.pid, log_path))
+        urls = [instance.url for instance in instances]
+        await warm_up(urls)
+        before_ramp, after_ramp = _hooks(args, instances[0].pid)
+
+        async def run_once(first: bool) -> dict[str, Any]:
+            return await run_distributed(
+                instances,
+                config,
+                procs=args.procs,
+                deflate=not args.no_deflate,
+                redis_pid=redis.pid if redis is not None else None,
+                before_ramp=before_ramp if first else None,
+                after_ramp=after_ramp if first else None,
+            )
+
+        report = await run_once(True)
+        report["later_waves"] = []
+        for _ in range(args.waves - 1):
+            wave = await run_once(False)
+            report["later_waves"].append(
+                {"latency_ms": wave["latency_ms"], "memory": wave["memory"], "errors": wave["errors"]}
+            )
+        first_log = instances[0].log_path
+        if args.probe and first_log is not None:
+            await asyncio.sleep(2.5)  # the probe rewrites its file every 2 s
+            report["gc"] = gc_during(first_log.with_suffix(".gc.json"), report["play_window"])
+        report["instance_urls"] = urls
+        _finish(args, report, servers)
+    finally:
+        for server in servers:
+            status = server.stop()
+            print(f"server {server.pid} stopped with status {status}; log: {server.log_path}", file=sys.stderr)
+    return report
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     use_fast_loop()
+    # SIGTERM (run.py's timeout, kill) ends the run like Ctrl-C: the servers, Redis and workers are stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     report = asyncio.run(main_async(args))
     write_json(args.json, report)
 

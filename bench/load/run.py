@@ -3,11 +3,16 @@
     python bench/load/run.py                       # 50..333 games (150..999 browsers), 40 s each (~15 min)
     python bench/load/run.py --sizes 50,150 --duration 30
     python bench/load/run.py --soak 600            # the target load for 10 minutes, RSS every 10 s
+    python bench/load/run.py --sizes 150,333 --instances 1,2 --procs 2 --only nicegui --name load-scale
 
 Writes bench/results/load.json, load.md and load_p99.png (with --soak: soak.json, soak.md and
-soak_rss.png). Every size starts a fresh server; each load generator is its own process, so
-nothing carries over between runs. The load generator shares the machine's cores with the
-server; the reports say how much CPU each used, and how much other processes took meanwhile.
+soak_rss.png; --name changes the "load" part). Every size starts a fresh server; each load
+generator is its own process, so nothing carries over between runs. The load generator shares
+the machine's cores with the server; the reports say how much CPU each used, and how much other
+processes took meanwhile. ``--instances 1,2`` runs the NiceGUI side once per instance count
+(more than one: the instances share a started redis-server, see loadgen.py), so one table
+compares one instance with several; ``--procs`` spreads the simulated browsers over that many
+load generator processes.
 """
 
 from __future__ import annotations
@@ -48,7 +53,10 @@ def source_of(app_dir: Path) -> str:
 
 
 def run_one(script: str, games: int, args: argparse.Namespace, extra: list[str], *, kind: str = "") -> dict[str, Any]:
-    """One load generator process; its JSON report, or the failure."""
+    """One load generator run (its own process); its JSON report, or the failure.
+
+    Past its time budget it gets SIGTERM, which makes it stop its servers, and SIGKILL only if that hangs.
+    """
     out = RESULTS / "runs" / f"{Path(script).stem}{kind}-{games}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
@@ -68,14 +76,46 @@ def run_one(script: str, games: int, args: argparse.Namespace, extra: list[str],
     print(f"$ {' '.join(command[1:])}", file=sys.stderr, flush=True)
     budget = args.duration + max(args.soak, 0) + 900
     try:
-        subprocess.run(command, check=True, timeout=budget)
+        with subprocess.Popen(command) as process:
+            try:
+                status = process.wait(budget)
+            except subprocess.TimeoutExpired:
+                process.terminate()
+                try:
+                    process.wait(120)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                raise
+            except KeyboardInterrupt:
+                # Ctrl-C reached it too: let it finish stopping its servers.
+                try:
+                    process.wait(120)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                raise
+        if status != 0:
+            raise subprocess.CalledProcessError(status, command)
         return dict(json.loads(out.read_text()))
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, ValueError) as exc:
         return {"failed": f"{type(exc).__name__}: {exc}"[:300], "games": games, "browsers": 3 * games}
 
 
-def nicegui_extra(args: argparse.Namespace) -> list[str]:
-    return ["--app-dir", str(args.app_dir), "--database", args.database]
+def nicegui_extra(args: argparse.Namespace, instances: int = 1) -> list[str]:
+    """loadgen.py's options for this run: the app, its store, the instances and the generator processes."""
+    extra = ["--app-dir", str(args.app_dir), "--database", args.database]
+    if instances > 1:
+        extra += ["--instances", str(instances)]
+    if args.redis:
+        extra.append("--redis")
+    if args.procs > 1:
+        extra += ["--procs", str(args.procs)]
+    return extra
+
+
+def instances_label(row: dict[str, Any]) -> str:
+    """A run's instance count as the table shows it: '1', or '2 + Redis' when the games were in Redis."""
+    instances = int(row.get("instances", 1))
+    return f"{instances} + Redis" if row.get("redis") else str(instances)
 
 
 def fmt(value: Any, digits: int = 0) -> str:
@@ -95,23 +135,32 @@ def lat(report: dict[str, Any]) -> str:
 
 def markdown(data: dict[str, Any]) -> str:
     info = data["machine"]
+    procs = data.get("procs", 1)
+    name = data.get("name", "load")
+    store = data["database"]
+    if any(row.get("redis") for row in data["runs"]):
+        store += " (Redis where the instances column says so)"
+    generator = "one Python process" if procs == 1 else f"{procs} Python processes playing in step"
     lines = [
         "# Load: NiceGUI app vs the raw websockets baseline",
         "",
         f"Measured {data['date']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
-        f"Python {info['python']} ({info['platform']}). App: {data['source']}, store: {data['database']}.",
+        f"Python {info['python']} ({info['platform']}). App: {data['source']}, store: {store}.",
         "",
         f"Each game: two players and one spectator (3 browsers), one move per {data['pace']} s, "
         f"{data['duration']} s of play after all browsers connected; a fixed 42-move drawn game, then a "
         "rematch. Latency = click to the opponent's connection receiving the disc (ms, p50 / p99 / max). "
-        "The load generator (one Python process, python-socketio clients offering permessage-deflate like "
+        f"The load generator ({generator}, python-socketio clients offering permessage-deflate like "
         "a browser) shares the machine's cores with the server: see the CPU columns; 'others' is what "
-        "processes outside this benchmark used meanwhile (this machine is shared).",
+        "processes outside this benchmark used meanwhile (this machine is shared). 'NiceGUI instances': "
+        "app processes sharing one Redis, the two players and the spectator of a game each on another "
+        "instance where there are several (every move crosses Redis), as behind a load balancer; their "
+        "memory and server cores are summed over the instances (Redis itself not included).",
         "",
-        "| browsers (games) | NiceGUI p50 / p99 / max | websockets p50 / p99 / max | p99 ratio "
-        "| moves/s NiceGUI / ws (offered) | errors NiceGUI / ws | lost | KiB per browser NiceGUI / ws "
+        "| browsers (games) | NiceGUI instances | NiceGUI p50 / p99 / max | websockets p50 / p99 / max "
+        "| p99 ratio | moves/s NiceGUI / ws (offered) | errors NiceGUI / ws | lost | KiB per browser NiceGUI / ws "
         "| RSS after leave, % over start NiceGUI / ws | server cores NiceGUI / ws | loadgen / others cores |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in data["runs"]:
         nice, ws = row["nicegui"], row["websockets"]
@@ -128,7 +177,8 @@ def markdown(data: dict[str, Any]) -> str:
             return value
 
         lines.append(
-            f"| {row['browsers']} ({row['games']}) | {lat(nice)} | {lat(ws)} | {ratio} "
+            f"| {row['browsers']} ({row['games']}) | {instances_label(row)} "
+            f"| {lat(nice)} | {lat(ws)} | {ratio} "
             f"| {fmt(get(nice, 'moves_per_s'), 1)} / {fmt(get(ws, 'moves_per_s'), 1)} "
             f"({fmt(get(nice, 'offered_moves_per_s'), 0)}) "
             f"| {fmt(get(nice, 'errors'))} / {fmt(get(ws, 'errors'))} "
@@ -145,12 +195,18 @@ def markdown(data: dict[str, Any]) -> str:
         "browsers received; lost = moves whose disc never reached the opponent within 30 s. Memory per "
         "browser = (server RSS with every browser connected - RSS before) / browsers. 'After leave' is the "
         "server's RSS after every browser disconnected and NiceGUI's reconnect timeout passed, as % over "
-        "the RSS before the browsers came. The p99 plot is load_p99.png; every number is in load.json.",
+        f"the RSS before the browsers came. The p99 plot is {name}_p99.png; every number is in {name}.json.",
         "",
     ]
-    failures = [(row, name) for row in data["runs"] for name in ("nicegui", "websockets") if "failed" in row[name]]
-    for row, name in failures:
-        lines.append(f"- {name} at {row['games']} games failed: {row[name]['failed']}")
+    failures = {
+        (side, row["games"], row.get("instances", 1) if side == "nicegui" else 0): row[side]["failed"]
+        for row in data["runs"]
+        for side in ("nicegui", "websockets")
+        if "failed" in row[side]
+    }
+    for (side, games, instances), failure in failures.items():
+        where = f" ({instances} instances)" if instances > 1 else ""
+        lines.append(f"- {side} at {games} games{where} failed: {failure}")
     return "\n".join(lines) + "\n"
 
 
@@ -161,10 +217,21 @@ def plot(data: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
-    for name, label in (("nicegui", "NiceGUI app"), ("websockets", "raw websockets (tutorial)")):
-        points = [
-            (row["browsers"], row[name]["latency_ms"]["p99"]) for row in data["runs"] if "failed" not in row[name]
-        ]
+    counts = sorted({row.get("instances", 1) for row in data["runs"]})
+    redis = {row.get("instances", 1) for row in data["runs"] if row.get("redis")}
+    lines: list[tuple[str, str, int | None]] = [
+        ("nicegui", f"NiceGUI app, {n} instance{'s' if n > 1 else ''} + Redis" if n in redis else "NiceGUI app", n)
+        for n in counts
+    ]
+    lines.append(("websockets", "raw websockets (tutorial)", None))
+    for name, label, instances in lines:
+        points = sorted(
+            {
+                (row["browsers"], row[name]["latency_ms"]["p99"])
+                for row in data["runs"]
+                if "failed" not in row[name] and instances in (None, row.get("instances", 1))
+            }
+        )
         if points:
             ax.plot(*zip(*points, strict=True), marker="o", label=label)
     ax.set_yscale("log")
@@ -183,8 +250,8 @@ def soak(args: argparse.Namespace) -> None:
         "loadgen.py",
         args.soak_games,
         args,
-        [*nicegui_extra(args), "--soak", str(args.soak), "--leave-wait", "15"],
-        kind="-soak",
+        [*nicegui_extra(args, args.instances[0]), "--soak", str(args.soak), "--leave-wait", "15"],
+        kind=f"-soak{run_tag(args, args.instances[0])}",
     )
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "source": source_of(args.app_dir), "report": report}
     (RESULTS / "soak.json").write_text(json.dumps(out, indent=2) + "\n")
@@ -195,7 +262,8 @@ def soak(args: argparse.Namespace) -> None:
     first, last = series[0]["rss_kib"], series[-1]["rss_kib"]
     peak = max(s["rss_kib"] for s in series)
     lines = [
-        f"# Soak: {report['browsers']} browsers for {report['play_seconds']:.0f} s",
+        f"# Soak: {report['browsers']} browsers for {report['play_seconds']:.0f} s"
+        f"{'' if args.instances[0] == 1 else f' on {args.instances[0]} instances + Redis'}",
         "",
         f"Measured {out['date']} on {report['machine']['cpu']}, {report['machine']['cores']} cores, "
         f"Python {report['machine']['python']}; app {out['source']}.",
@@ -245,7 +313,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--only", choices=["nicegui", "websockets"], help="run one side only")
     parser.add_argument("--soak", type=float, default=0.0, help="instead: play this many seconds at --soak-games")
     parser.add_argument("--soak-games", type=int, default=500)
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--instances", default="1", help="NiceGUI app instances, or a list (1,2) for one run each; >1 share a Redis"
+    )
+    parser.add_argument("--redis", action="store_true", help="keep the games in Redis with one instance too")
+    parser.add_argument("--procs", type=int, default=1, help="load generator processes for the NiceGUI side")
+    parser.add_argument("--name", default="load", help="base name of the written files (load.json, load.md, ...)")
+    args = parser.parse_args(argv)
+    try:
+        args.instances = [int(n) for n in str(args.instances).split(",")]
+    except ValueError:
+        parser.error("--instances takes a number or a list of numbers: 1,2")
+    if min(args.instances) < 1 or args.procs < 1:
+        parser.error("--instances and --procs must be at least 1")
+    if args.soak > 0 and len(args.instances) > 1:
+        parser.error("--soak runs one instance count")
+    return args
+
+
+def run_tag(args: argparse.Namespace, instances: int) -> str:
+    """What tells this run's JSON file apart from the others of the same size."""
+    tag = f"-i{instances}" if instances > 1 or len(args.instances) > 1 else ""
+    tag += "-redis" if args.redis else ""
+    return tag + (f"-p{args.procs}" if args.procs > 1 else "")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -262,21 +352,40 @@ def main(argv: list[str] | None = None) -> None:
         "database": args.database,
         "pace": args.pace,
         "duration": args.duration,
+        "procs": args.procs,
+        "name": args.name,
         "runs": [],
     }
+    json_path, md_path = RESULTS / f"{args.name}.json", RESULTS / f"{args.name}.md"
     started = time.monotonic()
     for games in (int(size) for size in args.sizes.split(",")):
         skipped = {"failed": "not run (--only)", "games": games, "browsers": 3 * games}
-        nice = run_one("loadgen.py", games, args, nicegui_extra(args)) if args.only != "websockets" else skipped
+        nice = {
+            instances: run_one("loadgen.py", games, args, nicegui_extra(args, instances), kind=run_tag(args, instances))
+            if args.only != "websockets"
+            else skipped
+            for instances in (args.instances if args.only != "websockets" else [1])
+        }
+        # The baseline has one server, whatever the NiceGUI side's instance counts: it runs once per size.
         ws = run_one("baseline_ws.py", games, args, []) if args.only != "nicegui" else skipped
-        data["runs"].append({"games": games, "browsers": 3 * games, "nicegui": nice, "websockets": ws})
+        for instances, report in nice.items():
+            data["runs"].append(
+                {
+                    "games": games,
+                    "browsers": 3 * games,
+                    "instances": instances,
+                    "redis": args.redis or instances > 1,
+                    "nicegui": report,
+                    "websockets": ws,
+                }
+            )
         # Write as we go: a long run interrupted still leaves what it measured.
-        (RESULTS / "load.json").write_text(json.dumps(data, indent=2) + "\n")
-        (RESULTS / "load.md").write_text(markdown(data))
-        plot(data, RESULTS / "load_p99.png")
+        json_path.write_text(json.dumps(data, indent=2) + "\n")
+        md_path.write_text(markdown(data))
+        plot(data, RESULTS / f"{args.name}_p99.png")
     data["total_seconds"] = round(time.monotonic() - started)
-    (RESULTS / "load.json").write_text(json.dumps(data, indent=2) + "\n")
-    print(f"written {RESULTS / 'load.md'} in {data['total_seconds']} s", file=sys.stderr)
+    json_path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"written {md_path} in {data['total_seconds']} s", file=sys.stderr)
 
 
 if __name__ == "__main__":
