@@ -15,19 +15,24 @@ __all__ = ["GC_THRESHOLDS", "MemoryReturner", "release_memory", "tune_gc"]
 
 log = logging.getLogger(__name__)
 
-GC_THRESHOLDS = (50_000, 20, 20)
+GC_THRESHOLDS = (50_000, 5, 1000)
 """Allocations before a young collection, young collections per middle one, middle per full one."""
 
 
 def tune_gc(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
     """Keep the cyclic garbage collector on, but stop its passes from stalling every browser.
 
-    With a thousand connected pages the heap holds millions of objects, and a full collection
-    walks all of them while no event is handled: p99 click-to-opponent went from 0.3 s to 1.8 s
-    in bench/load. Collecting the young generation every 50,000 allocations instead of 700 makes
-    the passes rarer without letting cyclic garbage pile up (the collector still runs, and full
-    passes still happen once enough has survived), and freezing what startup created keeps
-    the modules and the app out of every full pass.
+    Measured in bench/load with 1500 connected pages (``experiments-gc-1500.md``):
+
+    - Python's default (700, 10, 10) runs full collections over millions of objects: p99
+      click-to-opponent of seconds.
+    - A young collection every 50,000 allocations instead of 700 makes passes rarer without
+      letting cyclic garbage pile up.
+    - A middle collection every 5 young ones instead of 20 keeps each middle pass small
+      (0.2 s at most instead of 0.5-0.7 s, which alone put p99 near 0.8 s).
+    - Full passes still run: after 1000 middle ones once a quarter of the old objects are new
+      (the interpreter's own rule), and when most pages have left (:class:`MemoryReturner`).
+    - Freezing what startup created keeps the modules and the app out of every full pass.
     """
     gc.collect()
     gc.freeze()

@@ -204,6 +204,9 @@ class Channel:
                 raise WorkerError(f"{self.name} exited with {self.process.exitcode} before {kind!r}")
             if time.monotonic() > deadline:
                 raise WorkerError(f"{self.name} sent no {kind!r} within {timeout:.0f} s")
+        # The event loop's reader made the pipe non-blocking (uvloop does): a large message (the raw
+        # latency samples) would then fail half-read with EAGAIN.
+        os.set_blocking(self.conn.fileno(), True)
         try:
             # A whole message is on its way once its first bytes are: reading it blocks only briefly.
             got, payload = self.conn.recv()
