@@ -12,7 +12,7 @@ from nicegui import app, background_tasks, ui
 from games.settings import Settings, SettingsError
 from ui.app import setup
 from ui.redis_storage import use_redis_for_nicegui_storage
-from ui.runtime import MemoryReturner, tune_gc
+from ui.runtime import MemoryReturner, forget_tabs, tune_gc
 from ui.theme import Theme
 
 log = logging.getLogger("connect4")
@@ -36,6 +36,7 @@ def main() -> None:
     setup(settings, THEME)
     # Collector pauses and memory after browsers leave: ui/runtime.py, measured in bench/load.
     app.on_startup(tune_gc)
+    forget_tabs()
     app.on_startup(lambda: background_tasks.create(MemoryReturner().run(), name="return memory"))
     # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
     # found; this one lets the process end with status 0 instead of dying by the signal.
@@ -48,6 +49,7 @@ def main() -> None:
         reload=False,
         show=False,
         favicon="🔴",
+        dark=None,  # follow the system until the player picks a side (ui/theme.py)
         uvicorn_logging_level=settings.log_level.lower(),
         # A compression context per socket costs about 180 KB of server memory per browser
         # (bench/results/experiments-memory.md) to save a few hundred bytes per update.

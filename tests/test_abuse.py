@@ -94,6 +94,8 @@ async def test_malformed_and_forged_events_change_nothing_and_log_no_error(serve
     for _ in range(100):  # and of red's, out of turn and then far too fast
         await red.emit_event(*red.columns[1])
     await asyncio.sleep(1.5)
+    # The dropped socket reconnects on its own, as a page would; how soon depends on the machine.
+    await settle(lambda: mallory.sio is not None and "/" in mallory.sio.namespaces, timeout=20.0)
     await mallory.sio.emit("event")  # no payload at all
     await mallory.sio.emit("log", {"client_id": red.client_id, "level": "critical", "message": "x"})
     await mallory.sio.emit("javascript_response", {"client_id": red.client_id})

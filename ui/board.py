@@ -1,9 +1,11 @@
-"""The 7x6 board as NiceGUI elements: seven column elements, each drawing its six cells as HTML.
+"""The 7x6 board as NiceGUI elements: seven column buttons, each drawing its six cells as HTML.
 
 A column is one element, not seven: a cell has no listener of its own (the column takes the
 click), so it needs no element of its own either, and every element a page holds costs the
-server a few kilobytes per browser. A move redraws the one or two columns it changed, from the
-engine's board; the HTML of a column is built once for every browser that shows it.
+server a few kilobytes per browser. A column is a native ``<button>``, so the browser itself
+makes it focusable and turns Enter and Space into a click: one listener per column, no key
+handling of our own. A move redraws the one or two columns it changed, from the engine's
+board; the HTML of a column is built once for every browser that shows it.
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ def column_html(
         if row in winning:
             classes += " c4-win"
         cells.append(
-            f'<div class="{classes}" role="img" aria-label="{cell_label(row, column, player)}"'
-            f' data-cell="{row + 1}-{column + 1}"></div>'
+            # Spans, not divs: a button may hold only phrasing content.
+            f'<span class="{classes}" role="img" aria-label="{cell_label(row, column, player)}"'
+            f' data-cell="{row + 1}-{column + 1}"></span>'
         )
     return "".join(cells)
 
@@ -98,14 +101,13 @@ class BoardView:
         ):
             for column in range(COLUMNS):
                 control = (
-                    ui.element("div")
+                    ui.element("button")
                     .classes("c4-column")
-                    .props(f'role="button" tabindex="0" aria-label="Column {column + 1}"')
+                    .props(f'type="button" aria-label="Column {column + 1}"')
                     .mark(f"column-{column + 1}")
                 )
                 # The column is bound here, on the server: nothing the browser sends can change it.
                 control.on("click", lambda _, c=column: self._on_column(c), [])
-                control.on("keydown.enter", lambda _, c=column: self._on_column(c), [])
                 self.columns.append(control)
         SafeKeyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
         self.show(board)

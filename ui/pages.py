@@ -258,7 +258,8 @@ def invite_card(live: LiveGame, base: str) -> None:
     """
     join_url = f"{base}/join/{live.record.join_key}"
     watch_url = f"{base}/watch/{live.record.watch_key}"
-    with ui.card().classes("w-full max-w-md gap-1").mark("invite"):
+    # A card laid out as a wrapping row: the text takes a whole line, the copy buttons share the next.
+    with ui.card().classes("w-full max-w-md gap-1").style("flex-direction: row; flex-wrap: wrap").mark("invite"):
         ui.html(
             '<div class="text-sm">Send the join link to the friend you want to play: the first to open it plays'
             " yellow.</div>"
@@ -266,18 +267,18 @@ def invite_card(live: LiveGame, base: str) -> None:
             '<div class="text-sm mt-2">Send the watch link to anyone who should only watch.</div>'
             f"{_link_html(watch_url, 'Watch link')}",
             sanitize=False,  # built here from escaped parts
-        ).mark("invite-links")
-        with ui.row().classes("gap-1"):
-            for url, name in ((join_url, "join link"), (watch_url, "watch link")):
-                ui.button(
-                    name.capitalize(), icon="content_copy", on_click=lambda url=url, name=name: copy(url, name)
-                ).props(f'flat dense no-caps aria-label="Copy {name}"')
+        ).classes("w-full").mark("invite-links")
+        for url, name in ((join_url, "join link"), (watch_url, "watch link")):
+            ui.button(
+                name.capitalize(), icon="content_copy", on_click=lambda url=url, name=name: copy(url, name)
+            ).props(f'flat dense no-caps aria-label="Copy {name}"')
 
 
 def _link_html(url: str, label: str) -> str:
     # The base URL comes from the request's Host header: escaped, it can only ever be text.
     url = html.escape(url, quote=True)
-    return f'<a class="text-xs break-all block" target="_blank" aria-label="{label}" href="{url}">{url}</a>'
+    classes = "text-xs break-all block text-primary underline"
+    return f'<a class="{classes}" target="_blank" aria-label="{label}" href="{url}">{url}</a>'
 
 
 def copy(url: str, name: str) -> None:
@@ -291,19 +292,20 @@ class OnlineControls:
     def __init__(self, view: GameView) -> None:
         self.view = view
         self._dialog: ui.dialog | None = None
-        with ui.row().classes("gap-2 items-center justify-center"):
-            self.resign = (
-                ui.button("Resign", icon="flag", on_click=self._ask_resign)
-                .props('outline aria-label="Resign"')
-                .mark("resign")
-            )
-            self.offered = ui.label("Your opponent asks for a rematch (colours swap).").mark("rematch-offered")
-            self.waiting = ui.label("Waiting for your opponent to accept the rematch.").mark("rematch-waiting")
-            self.rematch = (
-                ui.button("Rematch", icon="replay", on_click=self._rematch)
-                .props('color=primary aria-label="Rematch"')
-                .mark("rematch")
-            )
+        # Straight in the page's column, without a row of their own: one element fewer per player,
+        # and Resign is never shown together with the other two.
+        self.resign = (
+            ui.button("Resign", icon="flag", on_click=self._ask_resign)
+            .props('outline aria-label="Resign"')
+            .mark("resign")
+        )
+        # One line for both sides of a rematch offer: they are never shown at once.
+        self.note = ui.label().mark("rematch-note")
+        self.rematch = (
+            ui.button("Rematch", icon="replay", on_click=self._rematch)
+            .props('color=primary aria-label="Rematch"')
+            .mark("rematch")
+        )
         self.refresh()
 
     def refresh(self) -> None:
@@ -313,8 +315,12 @@ class OnlineControls:
         asked = live.record.rematch
         mine = self.view.my_side() in asked
         self.resign.set_visibility(started and not over)
-        self.offered.set_visibility(over and bool(asked) and not mine)
-        self.waiting.set_visibility(over and mine)
+        offered, waiting = over and bool(asked) and not mine, over and mine
+        if offered:
+            self.note.set_text("Your opponent asks for a rematch (colours swap).")
+        elif waiting:
+            self.note.set_text("Waiting for your opponent to accept the rematch.")
+        self.note.set_visibility(offered or waiting)
         self.rematch.set_visibility(over and not mine)
         label = "Accept rematch" if asked and not mine else "Rematch"
         if self.rematch.text != label:

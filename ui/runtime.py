@@ -9,9 +9,9 @@ import gc
 import logging
 from collections.abc import Callable
 
-from nicegui import Client
+from nicegui import Client, app
 
-__all__ = ["GC_THRESHOLDS", "MemoryReturner", "release_memory", "tune_gc"]
+__all__ = ["GC_THRESHOLDS", "TAB_STORAGE_SECONDS", "MemoryReturner", "forget_tabs", "release_memory", "tune_gc"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,21 @@ def tune_gc(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*thresholds)
+
+
+TAB_STORAGE_SECONDS = 120.0
+"""How long NiceGUI keeps a tab's ``app.storage.tab`` after its last change (NiceGUI's default: 30 days)."""
+
+
+def forget_tabs(seconds: float = TAB_STORAGE_SECONDS) -> None:
+    """Let NiceGUI drop each browser tab's storage soon instead of after 30 days.
+
+    NiceGUI makes an ``app.storage.tab`` for every tab that connects, used or not, and prunes it
+    only ``max_tab_storage_age`` after its last change: with the default, every tab that ever
+    connected stays in memory for a month. The game keeps nothing there (a seat follows the
+    browser's signed id, the dark-mode choice ``app.storage.user``), so two minutes are plenty.
+    """
+    app.storage.max_tab_storage_age = seconds
 
 
 def _malloc_trim() -> Callable[[int], int] | None:

@@ -1,4 +1,8 @@
-"""A banner that tells the players while the game server's store cannot be reached."""
+"""A banner that tells the players while the game server's store cannot be reached.
+
+Built only when the store is lost: every element a page holds costs the server memory per
+browser for as long as the page is open, and the store is almost always there.
+"""
 
 from __future__ import annotations
 
@@ -17,35 +21,55 @@ log = logging.getLogger(__name__)
 LOST_LABEL = "Connection to the game server lost"
 LOST_TEXT = "Connection to the game server lost. Reconnecting…"
 
-# One status callback per store, shared by every banner on every page: Store has no way to
-# remove a callback, so pages come and go from this set instead.
-_banners: weakref.WeakKeyDictionary[Store, set[ui.element]] = weakref.WeakKeyDictionary()
+
+class _Spot:
+    """Where a page shows the banner: a container and a position in it, and the banner once built."""
+
+    def __init__(self, container: ui.element, index: int) -> None:
+        self.container = container
+        self.index = index
+        self.banner: ui.element | None = None
+
+    def show(self, lost: bool) -> None:
+        if self.banner is None:
+            if not lost:
+                return
+            with (
+                self.container,
+                ui.row()
+                .classes("w-full items-center no-wrap gap-2 px-4 py-2 rounded bg-negative text-white")
+                .props(f'role="alert" aria-label="{LOST_LABEL}"')
+                .mark("store-lost") as self.banner,
+            ):
+                ui.icon("cloud_off")
+                ui.label(LOST_TEXT)
+            self.banner.move(target_index=self.index)
+        self.banner.set_visibility(lost)
+
+
+# One status callback per store, shared by every page: Store has no way to remove a callback,
+# so pages come and go from this set instead.
+_spots: weakref.WeakKeyDictionary[Store, set[_Spot]] = weakref.WeakKeyDictionary()
 
 
 def store_status_banner(hub: GameHub) -> None:
-    """Add, in the current page, a banner shown only while ``hub``'s store is unavailable."""
+    """Reserve, here in the current page, the place of a banner shown while ``hub``'s store is unavailable."""
     store = hub.store
-    with (
-        ui.row()
-        .classes("w-full items-center no-wrap gap-2 px-4 py-2 rounded bg-negative text-white")
-        .props(f'role="alert" aria-label="{LOST_LABEL}"')
-        .mark("store-lost") as banner
-    ):
-        ui.icon("cloud_off")
-        ui.label(LOST_TEXT)
-    banner.set_visibility(not store.available)
-    banners = _banners.get(store)
-    if banners is None:
-        banners = _banners[store] = set()
-        store.on_status(lambda available: _show(banners, available))
-    banners.add(banner)
-    ui.context.client.on_delete(lambda: banners.discard(banner))
+    slot = ui.context.slot
+    spot = _Spot(slot.parent, len(slot.children))
+    spot.show(not store.available)
+    spots = _spots.get(store)
+    if spots is None:
+        spots = _spots[store] = set()
+        store.on_status(lambda available: _show(spots, available))
+    spots.add(spot)
+    ui.context.client.on_delete(lambda: spots.discard(spot))
 
 
-def _show(banners: set[ui.element], available: bool) -> None:
+def _show(spots: set[_Spot], available: bool) -> None:
     # Called by the store, outside any page: a failing page must neither stop the others nor the store.
-    for banner in list(banners):
+    for spot in list(spots):
         try:
-            banner.set_visibility(not available)
+            spot.show(not available)
         except Exception:
             log.exception("could not update a connection banner")

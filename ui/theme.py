@@ -55,12 +55,13 @@ body {{ font-family: {self.font_family}; }}
 }}
 .c4-column {{
   display: flex; flex-direction: column; gap: var(--c4-gap); cursor: pointer; flex: 1 1 0; min-width: 0;
-  border-radius: 999px; outline: none;
+  border-radius: 999px; outline: none; border: 0; margin: 0; padding: 0; background: none;
+  font: inherit; color: inherit; -webkit-appearance: none; appearance: none;
 }}
 .c4-column:hover, .c4-column:focus-visible {{ background: rgba(255, 255, 255, 0.15); }}
 .c4-over .c4-column {{ cursor: default; background: none; }}
 .c4-cell {{
-  width: 100%; aspect-ratio: 1 / 1; border-radius: 50%; position: relative;
+  display: block; width: 100%; aspect-ratio: 1 / 1; border-radius: 50%; position: relative;
   background: var(--c4-hole); box-shadow: inset 0 3px 6px rgba(0, 0, 0, 0.35);
 }}
 .c4-cell::after {{
@@ -102,12 +103,18 @@ body {{ font-family: {self.font_family}; }}
 def frame(title: str) -> Iterator[None]:
     """The chrome around every page: a header with the way home and the dark-mode switch."""
     ui.page_title(f"{title} · Connect Four" if title != "Connect Four" else title)
-    # None follows the system setting until the player picks a side; the choice follows the browser.
-    # It is written only when the player picks one: a browser that never does leaves no storage behind.
-    dark = ui.dark_mode(app.storage.user.get("dark"))
+    # A page follows the system setting (ui.run(dark=None)) until the player picks a side; the choice
+    # follows the browser. It is written only when the player picks one, so a browser that never does
+    # leaves no storage behind, and the element that switches is built only then: most never click.
+    stored: bool | None = app.storage.user.get("dark")
+    dark = ui.dark_mode(stored) if stored is not None else None
 
     def toggle() -> None:
-        dark.set_value(not dark.value)
+        nonlocal dark
+        if dark is None:
+            dark = ui.dark_mode(True)
+        else:
+            dark.set_value(not dark.value)
         app.storage.user["dark"] = dark.value
 
     with ui.header().classes("items-center justify-between px-4 py-2"):
@@ -115,5 +122,6 @@ def frame(title: str) -> Iterator[None]:
         ui.button(icon="dark_mode", on_click=toggle).props('flat round color=white aria-label="Toggle dark mode"').mark(
             "dark-toggle"
         )
-    with ui.column().classes("w-full max-w-3xl mx-auto items-center gap-4 p-3"):
-        yield
+    # The page's own content element is the column: a wrapper would be one more element per browser.
+    ui.context.client.content.classes("w-full max-w-3xl mx-auto items-center gap-4 p-3")
+    yield

@@ -564,7 +564,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for a started app (experiments)")
     parser.add_argument("--probe", action="store_true", help="start the app under gcprobe.py (GC pause statistics)")
     parser.add_argument("--freeze-signal", action="store_true", help="with --probe: SIGUSR1 once all are connected")
-    parser.add_argument("--memory-report", type=Path, help="with --probe: heap report (SIGUSR2) before and after")
+    parser.add_argument(
+        "--memory-report", type=Path, help="with --probe: heap report (SIGUSR2) before, connected, after leaving"
+    )
     parser.add_argument("--json", type=Path, help="write the report here")
     args = parser.parse_args(argv)
     if args.procs < 1 or args.instances < 1:
@@ -678,6 +680,9 @@ async def _one_process(args: argparse.Namespace, redis: RedisServer | None) -> d
             report["later_waves"].append(
                 {"latency_ms": wave["latency_ms"], "memory": wave["memory"], "errors": wave["errors"]}
             )
+        if args.memory_report and pid:  # what is still alive once everyone left
+            os.kill(pid, signal.SIGUSR2)
+            await asyncio.sleep(5.0)
         if args.probe and log_path is not None:
             await asyncio.sleep(2.5)  # the probe rewrites its file every 2 s
             report["gc"] = gc_during(log_path.with_suffix(".gc.json"), report["play_window"])

@@ -86,9 +86,8 @@ async def press_key(user: User, key: str) -> None:
 def _cell(user: User, row: int, column: int) -> tuple[list[str], str]:
     """The classes and aria-label of the cell at ``row``, ``column`` in its column's HTML."""
     (element,) = user.find(marker=f"column-{column}").elements
-    cells = re.findall(
-        r'<div class="([^"]*)" role="img" aria-label="([^"]*)" data-cell="(\d)-(\d)"></div>', element.props["innerHTML"]
-    )
+    cell = r'<span class="([^"]*)" role="img" aria-label="([^"]*)" data-cell="(\d)-(\d)"></span>'
+    cells = re.findall(cell, element.props["innerHTML"])
     assert [(int(r), int(c)) for *_, r, c in cells] == [(r, column) for r in range(6, 0, -1)], cells
     classes, label, *_ = cells[6 - row]
     return classes.split(), label

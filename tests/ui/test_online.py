@@ -154,3 +154,18 @@ async def test_an_unknown_key_is_a_404_page(user: User) -> None:
         assert response.status_code == 404, path
         assert "Game not found." in response.text
         assert "Traceback" not in response.text
+
+
+async def test_game_pages_stay_within_their_element_budget(create_user: Callable[[], User]) -> None:
+    # Every element costs the server about 3 KiB per open page (bench/load): 1500 browsers hold
+    # these pages at once. The store banner and the dark-mode switch are built only when needed.
+    red, yellow, spectator = create_user(), create_user(), create_user()
+    join, watch = await invite(red)
+    await red.open(join)
+    await yellow.open(join)
+    await spectator.open(watch)
+    counts = []
+    for user in (red, yellow, spectator):
+        assert user.client is not None
+        counts.append(len(user.client.elements))
+    assert counts == [25, 25, 19]

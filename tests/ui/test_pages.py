@@ -154,11 +154,13 @@ async def test_starting_games_too_fast_is_refused_with_a_message(user: User) -> 
 
 async def test_the_dark_mode_choice_is_stored_only_once_a_player_makes_it(user: User) -> None:
     await user.open("/local")
-    (dark,) = user.find(kind=ui.dark_mode).elements
-    assert dark.value is None  # follows the system
+    assert user.client is not None
+    assert user.client.page.resolve_dark() is None  # follows the system
+    await user.should_not_see(kind=ui.dark_mode)  # and needs no element for that
     # Opening pages writes nothing: a stream of new browsers leaves no storage behind.
     assert [dict(storage) for storage in app.storage._users.values()] == [{}]
     await click_marker(user, "dark-toggle")
+    (dark,) = user.find(kind=ui.dark_mode).elements
     assert dark.value is True
     assert [dict(storage) for storage in app.storage._users.values()] == [{"dark": True}]
     await user.open("/")

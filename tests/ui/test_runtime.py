@@ -10,7 +10,7 @@ import pytest
 from nicegui import Client
 from nicegui.testing import User
 
-from ui.runtime import GC_THRESHOLDS, MemoryReturner, release_memory, tune_gc
+from ui.runtime import GC_THRESHOLDS, TAB_STORAGE_SECONDS, MemoryReturner, forget_tabs, release_memory, tune_gc
 
 
 def rss_kib() -> int:
@@ -74,3 +74,25 @@ async def test_memory_is_released_once_most_pages_left_and_not_while_many_remain
     assert returner.releases == 1
     assert returner.peak == len(Client.instances)
     assert not returner.check()  # and not again until another crowd comes and goes
+
+
+async def test_forget_tabs_lets_nicegui_drop_an_idle_tab_storage_within_minutes() -> None:
+    from nicegui import app
+    from nicegui.app.app import prune_tab_storage
+    from nicegui.observables import ObservableDict
+
+    age = app.storage.max_tab_storage_age
+    tabs = app.storage._tabs
+    try:
+        forget_tabs()
+        assert app.storage.max_tab_storage_age == TAB_STORAGE_SECONDS
+        idle, recent = ObservableDict(), ObservableDict()
+        idle.last_modified -= TAB_STORAGE_SECONDS + 1  # a tab that left two minutes ago
+        tabs["idle-tab"], tabs["recent-tab"] = idle, recent
+        await prune_tab_storage()  # NiceGUI's own pass, which runs every 10 s
+        assert "idle-tab" not in tabs  # with NiceGUI's default it would stay for 30 days
+        assert "recent-tab" in tabs
+    finally:
+        tabs.pop("idle-tab", None)
+        tabs.pop("recent-tab", None)
+        app.storage.max_tab_storage_age = age

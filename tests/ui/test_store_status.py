@@ -11,11 +11,15 @@ from tests.redis_fixtures import RedisServer, eventually
 from ui.store_status import LOST_LABEL, LOST_TEXT, store_status_banner
 
 
-def banner_of(user: User) -> ui.element:
-    """The banner, found whether it is shown or not (``user.find`` sees only what is shown)."""
+def banners_of(user: User) -> list[ui.element]:
+    """The banner elements of the page, shown or not (``user.find`` sees only what is shown)."""
     assert user.client is not None
     with user.client:
-        (banner,) = ElementFilter(marker="store-lost", local_scope=False)
+        return list(ElementFilter(marker="store-lost", local_scope=False))
+
+
+def banner_of(user: User) -> ui.element:
+    (banner,) = banners_of(user)
     return banner
 
 
@@ -30,15 +34,20 @@ async def test_the_banner_shows_only_while_redis_is_away(redis_server: RedisServ
         await hub.start()
         try:
             await user.open("/")
-            banner = banner_of(user)
-            assert banner.props["aria-label"] == LOST_LABEL
-            assert banner.props["role"] == "alert"
-            assert not banner.visible
+            assert banners_of(user) == []  # built only when needed: no element per page while the store is up
             await user.should_not_see(LOST_TEXT)
 
             redis_server.stop()
-            await eventually(lambda: banner.visible, what="the banner to show")
+            await eventually(lambda: len(banners_of(user)) == 1, what="the banner to be built")
+            banner = banner_of(user)
+            assert banner.props["aria-label"] == LOST_LABEL
+            assert banner.props["role"] == "alert"
+            assert banner.visible
             await user.should_see(LOST_TEXT)
+            # First in the page, above what was built after it.
+            assert user.client is not None
+            assert banner.parent_slot is not None
+            assert banner.parent_slot.children.index(banner) == 0
 
             redis_server.start()
             await eventually(lambda: not banner.visible, what="the banner to hide")
