@@ -16,7 +16,8 @@ Environment (all optional):
 - ``PROBE_SLOW_CALLBACKS``: ``1`` puts the event loop in debug mode, which logs every callback
   that ran 20 ms or more (slower: for finding stalls, not for figures).
 - ``PROBE_MEMORY``: a JSON file; on SIGUSR2 the probe writes what the heap holds: tracemalloc's
-  top sites against the first SIGUSR2's snapshot (with ``PROBE_TRACEMALLOC=1``), object counts
+  top sites against the first SIGUSR2's snapshot (with ``PROBE_TRACEMALLOC=1``; with
+  ``PROBE_TRACEMALLOC_FRAMES=N`` also the N callers of each), object counts
   by type, NiceGUI clients and elements per client.
 """
 
@@ -134,6 +135,11 @@ def _memory_report(path: Path) -> None:
                     {"where": str(s.traceback), "kib": round(s.size_diff / 1024, 1), "count": s.count_diff}
                     for s in stats
                 ]
+            if tracemalloc.get_traceback_limit() > 1:  # where the biggest sites were called from
+                data["growth_by_traceback"] = [
+                    {"where": s.traceback.format()[-12:], "kib": round(s.size_diff / 1024, 1), "count": s.count_diff}
+                    for s in snapshot.compare_to(_baseline, "traceback")[:40]
+                ]
             data["traced_growth_kib"] = round(
                 sum(s.size_diff for s in snapshot.compare_to(_baseline, "filename")) / 1024, 1
             )
@@ -171,7 +177,7 @@ def main() -> None:
     if stats := os.environ.get("PROBE_STATS"):
         threading.Thread(target=_write_stats, args=(Path(stats),), daemon=True).start()
     if os.environ.get("PROBE_TRACEMALLOC") == "1":
-        tracemalloc.start(1)
+        tracemalloc.start(int(os.environ.get("PROBE_TRACEMALLOC_FRAMES", "1")))
 
     async def watch_loop() -> None:
         loop = asyncio.get_running_loop()

@@ -96,3 +96,16 @@ async def test_forget_tabs_lets_nicegui_drop_an_idle_tab_storage_within_minutes(
         tabs.pop("idle-tab", None)
         tabs.pop("recent-tab", None)
         app.storage.max_tab_storage_age = age
+
+
+async def test_a_connected_page_lets_go_of_its_finished_http_exchange(user: User) -> None:
+    await user.open("/")
+    assert user.client is not None
+    request = user.client.request
+    assert not {"fastapi_astack", "fastapi_inner_astack", "fastapi_function_astack"} & request.scope.keys()
+    assert await request.is_disconnected()  # the receive channel of the exchange is gone
+    # What pages read later is still there.
+    assert request.session["id"]
+    assert request.url.path == "/"
+    assert request.headers
+    await user.should_see("Connect Four")
