@@ -84,12 +84,14 @@ def _column_of(board: Connect4, column: int, drop: int | None = None) -> str:
 class BoardView:
     """The board of one game in one browser.
 
-    ``on_column`` gets the column (0..6) a player clicked or chose with the keys 1..7; the
-    view changes only through :meth:`show_event`, so it shows what the game accepted, never
-    what a click hoped for.
+    ``on_column`` gets the column (0..6) a player clicked or chose with the keys 1..7 (with
+    ``keys``); the view changes only through :meth:`show_event`, so it shows what the game
+    accepted, never what a click hoped for.
     """
 
-    def __init__(self, board: Connect4, on_column: Callable[[int], Awaitable[None] | None]) -> None:
+    def __init__(
+        self, board: Connect4, on_column: Callable[[int], Awaitable[None] | None], *, keys: bool = True
+    ) -> None:
         self._on_column = on_column
         self.columns: list[ui.element] = []
         self._marked: set[int] = set()
@@ -109,7 +111,8 @@ class BoardView:
                 # The column is bound here, on the server: nothing the browser sends can change it.
                 control.on("click", lambda _, c=column: self._on_column(c), [])
                 self.columns.append(control)
-        SafeKeyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
+        if keys:  # a spectator's page has no use for the keys 1..7, nor for the element that listens
+            SafeKeyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
         self.show(board)
 
     def _on_key(self, event: KeyEventArguments) -> Awaitable[None] | None:

@@ -60,7 +60,7 @@ class GameView:
         if live.record.mode is Mode.COMPUTER:
             self.spinner = ui.spinner("dots", size="lg").props('aria-label="The computer is thinking"').mark("thinking")
             self.spinner.set_visibility(live.thinking)
-        self.board = BoardView(live.board, self.play)
+        self.board = BoardView(live.board, self.play, keys=role is not Role.SPECTATOR)
         self._set_over()
         client = ui.context.client
         unsubscribe = live.subscribe(self._on_event)

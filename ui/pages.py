@@ -287,45 +287,70 @@ def copy(url: str, name: str) -> None:
 
 
 class OnlineControls:
-    """Resign while the game goes on, Rematch once it is over: built once, then only shown or hidden."""
+    """Resign while the game goes on, Rematch once it is over.
+
+    Resign is built once and only shown or hidden. The rematch line and button exist only
+    between the end of a game and the next one: every element costs memory in every player's
+    page, and a page spends most of its life in a game, not after one.
+    """
 
     def __init__(self, view: GameView) -> None:
         self.view = view
         self._dialog: ui.dialog | None = None
-        # Straight in the page's column, without a row of their own: one element fewer per player,
-        # and Resign is never shown together with the other two.
         self.resign = (
             ui.button("Resign", icon="flag", on_click=self._ask_resign)
             .props('outline aria-label="Resign"')
             .mark("resign")
         )
-        # One line for both sides of a rematch offer: they are never shown at once.
-        self.note = ui.label().mark("rematch-note")
-        self.rematch = (
-            ui.button("Rematch", icon="replay", on_click=self._rematch)
-            .props('color=primary aria-label="Rematch"')
-            .mark("rematch")
-        )
+        self.note: ui.label | None = None
+        self.rematch: ui.button | None = None
         self.refresh()
 
     def refresh(self) -> None:
         """Show what fits the game's state now."""
         live = self.view.live
         started, over = live.record.started, live.is_over
+        self.resign.set_visibility(started and not over)
+        if not over:
+            self._drop_rematch()
+            return
+        note, rematch = self._build_rematch()
         asked = live.record.rematch
         mine = self.view.my_side() in asked
-        self.resign.set_visibility(started and not over)
-        offered, waiting = over and bool(asked) and not mine, over and mine
+        offered, waiting = bool(asked) and not mine, mine
         if offered:
-            self.note.set_text("Your opponent asks for a rematch (colours swap).")
+            note.set_text("Your opponent asks for a rematch (colours swap).")
         elif waiting:
-            self.note.set_text("Waiting for your opponent to accept the rematch.")
-        self.note.set_visibility(offered or waiting)
-        self.rematch.set_visibility(over and not mine)
+            note.set_text("Waiting for your opponent to accept the rematch.")
+        note.set_visibility(offered or waiting)
+        rematch.set_visibility(not mine)
         label = "Accept rematch" if asked and not mine else "Rematch"
-        if self.rematch.text != label:
-            self.rematch.set_text(label)
-            self.rematch.props["aria-label"] = label
+        if rematch.text != label:
+            rematch.set_text(label)
+            rematch.props["aria-label"] = label
+
+    def _build_rematch(self) -> tuple[ui.label, ui.button]:
+        if self.note is None or self.rematch is None:
+            slot = self.resign.parent_slot
+            assert slot is not None  # the page's column, for as long as the page lives
+            # A line for both sides of an offer (they are never shown at once), then the button; after Resign.
+            with slot:
+                self.note = ui.label().mark("rematch-note")
+                self.rematch = (
+                    ui.button("Rematch", icon="replay", on_click=self._rematch)
+                    .props('color=primary aria-label="Rematch"')
+                    .mark("rematch")
+                )
+            after = slot.children.index(self.resign) + 1
+            self.note.move(target_index=after)
+            self.rematch.move(target_index=after + 1)
+        return self.note, self.rematch
+
+    def _drop_rematch(self) -> None:
+        for element in (self.note, self.rematch):
+            if element is not None:
+                element.delete()
+        self.note = self.rematch = None
 
     def _ask_resign(self) -> None:
         # The confirmation is built on first use: most games end without anyone resigning.
