@@ -279,6 +279,15 @@ class Connect4:
         self._outcome = None
         return move
 
+    def copy(self) -> Connect4:
+        """An independent board in the same position: much cheaper than replaying its moves."""
+        other = Connect4.__new__(Connect4)
+        other._discs = dict(self._discs)
+        other._heights = list(self._heights)
+        other._moves = list(self._moves)
+        other._outcome = self._outcome  # frozen: shared safely
+        return other
+
     # -- notation --------------------------------------------------------------------------
 
     @classmethod
@@ -297,10 +306,6 @@ class Connect4:
     def moves_str(self) -> str:
         """The moves in solver notation, the inverse of :meth:`from_moves`."""
         return "".join(str(move.column + 1) for move in self._moves)
-
-    def copy(self) -> Connect4:
-        """An independent game in the same position."""
-        return Connect4.from_moves(self.moves_str())
 
     def __repr__(self) -> str:
         return f"Connect4.from_moves({self.moves_str()!r})"

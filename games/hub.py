@@ -381,7 +381,8 @@ class GameHub:
                 raise NotStartedError
             if record.resigned is not None:
                 raise GameOverError
-            board = Connect4.from_moves(record.moves)
+            # The live board is this record's position: a copy spares replaying the game on every move.
+            board = live.board.copy() if record is live.record else record.board()
             if board.turn not in role.players:
                 raise NotYourTurnError
             board.play(board.turn, column)  # the engine validates the column, full columns and the end

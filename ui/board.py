@@ -20,7 +20,7 @@ from engine.connect4 import COLUMNS, ROWS, Connect4, Player
 from games.hub import GameEvent, MovePlayed, MoveUndone, NewGame
 from ui.hardening import SafeKeyboard
 
-__all__ = ["BoardView", "cell_label", "column_html"]
+__all__ = ["BoardView", "cell_label", "column_html", "last_move_class"]
 
 _COLUMN_KEYS = {str(column + 1) for column in range(COLUMNS)}
 
@@ -35,16 +35,16 @@ def column_html(
     column: int,
     discs: tuple[Player | None, ...],
     *,
-    last: int | None = None,
     winning: frozenset[int] = frozenset(),
     drop: int | None = None,
 ) -> str:
     """The six cells of ``column``, top row first, as HTML (rows from 0, bottom up).
 
-    ``discs`` holds the disc of each row, ``last`` the row of the game's last move if it is in
-    this column, ``winning`` the rows of this column in a four, ``drop`` the row of a disc that
-    has just been played (it falls in). The classes are the theme's (``ui/theme.py``). Every
-    browser showing the same column gets the same string, so it is kept once, not per browser.
+    ``discs`` holds the disc of each row, ``winning`` the rows of this column in a four,
+    ``drop`` the row of a disc that has just been played (it falls in). The classes are the
+    theme's (``ui/theme.py``). Every browser showing the same column gets the same string, so it
+    is kept once, not per browser. The last move's marker is not here but a class of the board
+    (:func:`last_move_class`): moving it would otherwise redraw a second column on every move.
     """
     landing = next((row for row, disc in enumerate(discs) if disc is None), None)
     cells = []
@@ -57,8 +57,6 @@ def column_html(
             classes += " c4-drop"
         if row == landing:
             classes += " c4-next"
-        if row == last:
-            classes += " c4-last"
         if row in winning:
             classes += " c4-win"
         cells.append(
@@ -69,13 +67,16 @@ def column_html(
     return "".join(cells)
 
 
+def last_move_class(row: int, column: int) -> str:
+    """The board's class that marks the cell of the last move (rows and columns from 0)."""
+    return f"c4-last-{row + 1}-{column + 1}"
+
+
 def _column_of(board: Connect4, column: int, drop: int | None = None) -> str:
-    last = board.last_move
     outcome = board.outcome
     return column_html(
         column,
         tuple(board.cell(row, column) for row in range(ROWS)),
-        last=last.row if last is not None and last.column == column else None,
         winning=frozenset(row for row, c in outcome.cells if c == column) if outcome else frozenset(),
         drop=drop,
     )
@@ -94,7 +95,7 @@ class BoardView:
     ) -> None:
         self._on_column = on_column
         self.columns: list[ui.element] = []
-        self._marked: set[int] = set()
+        self._four: set[int] = set()
         with (
             ui.element("div")
             .classes("c4-board")
@@ -130,7 +131,7 @@ class BoardView:
         """Draw a whole position: used once when the page is built, and after a new game."""
         for column in range(COLUMNS):
             self._draw(column, _column_of(board, column))
-        self._last_columns(board)
+        self._four_columns(board)
         self._set_turn(board)
 
     def show_event(self, event: GameEvent, board: Connect4) -> None:
@@ -142,17 +143,17 @@ class BoardView:
             self._set_turn(board)
             return
         drop = event.move if isinstance(event, MovePlayed) else None
-        # The event's column, the column that loses the last-move marker, and the columns of a four.
-        columns = {event.move.column} | self._last_columns(board)
+        # The event's column, and the columns of a four that was made or undone.
+        columns = {event.move.column} | self._four_columns(board)
         for column in sorted(columns):
             self._draw(column, _column_of(board, column, drop.row if drop and drop.column == column else None))
         self._set_turn(board)
 
-    def _last_columns(self, board: Connect4) -> set[int]:
-        """The columns the last-move marker and a four touch now, and touched at the last redraw."""
-        last, outcome = board.last_move, board.outcome
-        now = ({last.column} if last else set()) | ({c for _, c in outcome.cells} if outcome else set())
-        before, self._marked = self._marked, now
+    def _four_columns(self, board: Connect4) -> set[int]:
+        """The columns a four touches now, and touched at the last redraw."""
+        outcome = board.outcome
+        now = {c for _, c in outcome.cells} if outcome else set()
+        before, self._four = self._four, now
         return before | now
 
     def _draw(self, column: int, html: str) -> None:
@@ -161,9 +162,13 @@ class BoardView:
             element.props["innerHTML"] = html
 
     def _set_turn(self, board: Connect4) -> None:
-        turn = f"c4-turn-{board.turn}"
+        # Whose turn (the preview's colour), the end, and where the last disc fell: the classes of
+        # the board, which change with every move anyway.
+        last = board.last_move
+        wanted = {f"c4-turn-{board.turn}"} | ({"c4-over"} if board.is_over else set())
+        if last is not None:
+            wanted.add(last_move_class(last.row, last.column))
         classes = self.root.classes
-        wanted = {turn} | ({"c4-over"} if board.is_over else set())
-        current = {c for c in classes if c.startswith("c4-turn-") or c == "c4-over"}
+        current = {c for c in classes if c.startswith(("c4-turn-", "c4-last-")) or c == "c4-over"}
         if current != wanted:
             self.root.classes(add=" ".join(wanted - current), remove=" ".join(current - wanted))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from nicegui import app, ui
 
-from engine.connect4 import ROWS
+from engine.connect4 import COLUMNS, ROWS
 
 __all__ = ["Theme", "frame"]
 
@@ -39,6 +39,10 @@ class Theme:
         """The style sheet that draws the board in this theme."""
         # Each disc falls from just above the top row to where it lands.
         falls = "\n".join(f".c4-r{row} {{ --c4-fall: {ROWS - row - 0.5}; }}" for row in range(ROWS))
+        # The board's class c4-last-R-C marks the cell data-cell="R-C" (ui/board.py, last_move_class).
+        last_marks = ",\n".join(
+            f'.c4-last-{r}-{c} [data-cell="{r}-{c}"]::before' for r in range(1, ROWS + 1) for c in range(1, COLUMNS + 1)
+        )
         return f"""
 :root {{
   --c4-red: {self.red}; --c4-yellow: {self.yellow}; --c4-board: {self.board};
@@ -79,7 +83,7 @@ body {{ font-family: {self.font_family}; }}
   to {{ transform: none; }}
 }}
 @media (prefers-reduced-motion: reduce) {{ .c4-drop::after {{ animation: none; }} }}
-.c4-last::before {{
+{last_marks} {{
   content: ""; position: absolute; z-index: 2; left: 50%; top: 50%; width: 22%; height: 22%;
   transform: translate(-50%, -50%); border-radius: 50%; background: rgba(0, 0, 0, 0.45);
 }}

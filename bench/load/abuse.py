@@ -14,6 +14,12 @@ move list is exactly what its players saw accepted (read from the SQLite file af
 stopped).
 
     python bench/load/abuse.py --games 50 --duration 60 --json bench/results/abuse.json
+
+``--load-games N`` adds, in both runs, N more games driven by a separate ``loadgen.py`` (in
+``--load-procs`` processes) against the same server: the target load behind the attack. Their
+p99 ("other games") is reported on its own, from a play phase that covers the whole attack.
+
+    python bench/load/abuse.py --games 20 --load-games 480 --load-procs 2 --json bench/results/abuse-target.json
 """
 
 from __future__ import annotations
@@ -498,8 +504,12 @@ async def one_run(args: argparse.Namespace, *, hostile: bool) -> dict[str, Any]:
     server, base, db_file = await start_app(database="sqlite", log_path=log_path, app_dir=args.app_dir, extra_env=extra)
     fuzzer: Fuzzer | None = None
     played: list[Match] = []
+    background: Background | None = None
     try:
         await warm_up(base)
+        if args.load_games:
+            background = Background(args, base, server.pid, label)
+            await background.start()
         config = RunConfig(games=args.games, duration=args.duration, pace=args.pace, leave_wait=3.0)
 
         async def attack(matches: list[Match]) -> None:
@@ -514,18 +524,75 @@ async def one_run(args: argparse.Namespace, *, hostile: bool) -> dict[str, Any]:
 
         report = await run_benchmark(NiceGUIBackend(base), config, pid=server.pid, log_path=log_path, on_matches=attack)
         report["server_alive_at_end"] = server.alive()
+        if background is not None:
+            report["background"] = await background.finish()
         if fuzzer is not None:
             report["cases"] = fuzzer.cases
             hostile_tally = fuzzer.match.tally if fuzzer.match else Tally()
             report["hostile_notifications"] = dict(hostile_tally.notifications.most_common(8))
             await fuzzer.aclose()
     finally:
+        if background is not None:
+            background.stop()
         status = server.stop()
     report["server_exit_status"] = status
     if db_file is not None:
         report["moves_check"] = check_moves(played, fuzzer, stored_games(db_file))
     report["log_file"] = str(log_path.relative_to(RESULTS.parent.parent))
     return report
+
+
+class Background:
+    """The target load behind an attack: ``loadgen.py`` against the same server, in its own processes."""
+
+    def __init__(self, args: argparse.Namespace, base: str, pid: int, label: str) -> None:
+        stem = RESULTS / "runs" / f"abuse-background-{label}-{args.load_games}"
+        self.report_path = stem.with_suffix(".json")
+        self.ready_path = stem.with_suffix(".ready")
+        self.command = [
+            sys.executable,
+            str(HERE / "loadgen.py"),
+            *("--url", base, "--pid", str(pid)),
+            *("--games", str(args.load_games), "--procs", str(args.load_procs)),
+            *("--duration", str(args.duration), "--pace", str(args.pace)),
+            *("--json", str(self.report_path), "--ready-file", str(self.ready_path)),
+        ]
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, timeout: float = 600.0) -> None:
+        """Start it and return once all its browsers are connected (its play starts 2 s later)."""
+        for path in (self.report_path, self.ready_path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+        self.process = await asyncio.create_subprocess_exec(*self.command)
+        deadline = time.monotonic() + timeout
+        while not self.ready_path.exists():
+            if self.process.returncode is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the background load did not connect: {' '.join(self.command)}")
+            await asyncio.sleep(0.5)
+
+    async def finish(self, timeout: float = 600.0) -> dict[str, Any]:
+        """Wait for its play and leaving to end; what its browsers measured."""
+        assert self.process is not None
+        status = await asyncio.wait_for(self.process.wait(), timeout)
+        report = json.loads(self.report_path.read_text()) if self.report_path.exists() else {}
+        self.ready_path.unlink(missing_ok=True)
+        return {
+            "exit_status": status,
+            "games": report.get("games"),
+            "browsers": report.get("browsers"),
+            "latency_ms": report.get("latency_ms"),
+            "errors": report.get("errors"),
+            "lost": report.get("lost_updates"),
+            "unexpected_disconnects": report.get("unexpected_disconnects"),
+            "moves_per_s": report.get("moves_per_s"),
+            "play_window": report.get("play_window"),
+            "report": str(self.report_path.relative_to(RESULTS.parent.parent)),
+        }
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()  # loadgen.py stops its workers on SIGTERM
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -541,6 +608,17 @@ def markdown(result: dict[str, Any]) -> str:
         f"{abuse['server_log']['error_lines']} ERROR lines, {abuse['server_log']['tracebacks']} tracebacks "
         f"(calm run: {calm['server_log']['error_lines']}).",
         "",
+    ]
+    if "background" in abuse:
+        lines += [
+            f"Other games behind it: {abuse['background']['browsers']} more browsers "
+            f"({abuse['background']['games']} games, `loadgen.py` in {result['load_procs']} processes), "
+            f"p50 / p99 / max {_latency(calm['background'])} ms calm, {_latency(abuse['background'])} ms under "
+            f"abuse; errors {calm['background']['errors']} / {abuse['background']['errors']}, "
+            f"lost {calm['background']['lost']} / {abuse['background']['lost']}.",
+            "",
+        ]
+    lines += [
         "| case | sent | ERROR lines | tracebacks | warnings to sender | socket dropped | /healthz "
         "| innermost frame -> exception |",
         "|---|---|---|---|---|---|---|---|",
@@ -583,6 +661,11 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _latency(part: dict[str, Any]) -> str:
+    latency = part.get("latency_ms") or {}
+    return f"{latency.get('p50')} / {latency.get('p99')} / {latency.get('max')}"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--games", type=int, default=50)
@@ -592,6 +675,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=RESULTS / "abuse.json", help="and the .md beside it")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the app (experiments)")
     parser.add_argument("--skip-calm", action="store_true", help="only the run under abuse")
+    parser.add_argument("--load-games", type=int, default=0, help="more games from a separate loadgen.py")
+    parser.add_argument("--load-procs", type=int, default=2, help="processes of that loadgen.py")
     return parser.parse_args(argv)
 
 
@@ -604,6 +689,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "browsers": calm["browsers"],
         "p99_ms_calm": calm["latency_ms"]["p99"],
         "p99_ms_under_abuse": abuse["latency_ms"]["p99"],
+        "load_games": args.load_games,
+        "load_procs": args.load_procs,
+        "other_games_p99_ms_calm": (calm.get("background") or {}).get("latency_ms", {}).get("p99"),
+        "other_games_p99_ms_under_abuse": (abuse.get("background") or {}).get("latency_ms", {}).get("p99"),
         "calm": calm,
         "abuse": abuse,
     }
@@ -617,7 +706,8 @@ def main(argv: list[str] | None = None) -> None:
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     args.json.with_suffix(".md").write_text(markdown(result))
     print(
-        f"p99 calm {result['p99_ms_calm']} ms, under abuse {result['p99_ms_under_abuse']} ms; "
+        f"p99 calm {result['p99_ms_calm']} ms, under abuse {result['p99_ms_under_abuse']} ms; other games' p99 "
+        f"calm {result['other_games_p99_ms_calm']} ms, under abuse {result['other_games_p99_ms_under_abuse']} ms; "
         f"server alive: {result['abuse']['server_alive_at_end']}; written {args.json}",
         file=sys.stderr,
     )

@@ -568,6 +568,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--memory-report", type=Path, help="with --probe: heap report (SIGUSR2) before, connected, after leaving"
     )
     parser.add_argument("--json", type=Path, help="write the report here")
+    parser.add_argument(
+        "--ready-file", type=Path, help="create this file once every browser is connected, just before play"
+    )
     args = parser.parse_args(argv)
     if args.procs < 1 or args.instances < 1:
         parser.error("--procs and --instances must be at least 1")
@@ -623,7 +626,7 @@ def _probe_argv(args: argparse.Namespace, log_path: Path, extra: dict[str, str])
 def _hooks(
     args: argparse.Namespace, pid: int | None
 ) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
-    """What --memory-report and --freeze-signal do before and after the browsers connect."""
+    """What --memory-report, --freeze-signal and --ready-file do before and after the browsers connect."""
 
     async def before_ramp() -> None:
         if args.memory_report and pid:
@@ -631,6 +634,8 @@ def _hooks(
             await asyncio.sleep(3.0)
 
     async def after_ramp() -> None:
+        if args.ready_file:  # another script (abuse.py) starts its own work alongside the play phase
+            args.ready_file.write_text(f"{time.time()}\n")
         if args.freeze_signal and pid:
             os.kill(pid, signal.SIGUSR1)
             await asyncio.sleep(2.0)

@@ -265,3 +265,26 @@ def test_random_legal_games(choices: list[int]) -> None:
     while game.moves:
         game.undo()
     assert game == Connect4()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=COLUMNS - 1), max_size=42), st.integers(0, COLUMNS - 1))
+def test_a_copy_is_the_same_position_and_independent(choices: list[int], extra: int) -> None:
+    game = Connect4()
+    for choice in choices:
+        if not (legal := game.legal_columns()):
+            break
+        game.play(game.turn, legal[choice % len(legal)])
+    copy = game.copy()
+    assert copy == game
+    assert copy.moves_str() == game.moves_str()
+    assert copy.outcome == game.outcome
+    assert [copy.landing_row(c) for c in range(COLUMNS)] == [game.landing_row(c) for c in range(COLUMNS)]
+    before = game.moves_str()
+    if copy.legal_columns():
+        copy.play(copy.turn, copy.legal_columns()[extra % len(copy.legal_columns())])
+        assert game.moves_str() == before  # playing on the copy leaves the original alone
+        assert copy != game
+    if game.moves:
+        game.undo()
+        assert copy.moves_str().startswith(before)  # and the other way round

@@ -102,6 +102,17 @@ def cell_classes(user: User, row: int, column: int) -> list[str]:
     return _cell(user, row, column)[0]
 
 
+def last_move_marked(user: User) -> tuple[int, int] | None:
+    """The cell (row, column from 1) the board marks as the last move, from its c4-last-R-C class."""
+    (board,) = user.find(marker="board").elements
+    marks = [c for c in board.classes if c.startswith("c4-last-")]
+    assert len(marks) <= 1, marks
+    if not marks:
+        return None
+    row, column = marks[0].removeprefix("c4-last-").split("-")
+    return int(row), int(column)
+
+
 def element_of(user: User, marker: str) -> int:
     """The id of the one element with ``marker``."""
     (element,) = user.find(marker=marker).elements

@@ -44,8 +44,8 @@ def test_a_whole_game_in_chromium(app_server: AppServer, chromium: Browser) -> N
     expect(page.get_by_label("Row 4, column 1: red")).to_have_count(1)
     expect(page.locator(".c4-win")).to_have_count(4)
     # The winning move reached the browser as element updates for what it changed, not a new board:
-    # column 1 (the landed disc, the four, the preview), column 2 (which loses the last-move
-    # marker), the board's turn class, the status line and the link to the position.
+    # column 1 (the landed disc, the four, the preview), the board's classes (turn, end, last-move
+    # marker), the status line and the link to the position. Column 2 is not sent again.
     changed = {key for update in updates[sent_before:] for key in update if key != "_id"}
 
     def element_id(locator: Any) -> str:
@@ -53,12 +53,16 @@ def test_a_whole_game_in_chromium(app_server: AppServer, chromium: Browser) -> N
 
     expected = {
         element_id(page.get_by_role("button", name="Column 1")),
-        element_id(page.get_by_role("button", name="Column 2")),
         element_id(page.get_by_role("group", name="Connect Four board")),
         element_id(page.get_by_text("Player red wins!").first),
         element_id(page.get_by_role("link", name="Link to this position")),
     }
     assert changed == expected, (changed, expected)
+    # The browser draws the last-move marker on that disc alone, from the board's class.
+    marked = page.locator(".c4-cell").evaluate_all(
+        "cells => cells.filter(c => getComputedStyle(c, '::before').content !== 'none').map(c => c.dataset.cell)"
+    )
+    assert marked == ["4-1"]
     page.wait_for_timeout(600)  # let the last disc finish falling
     page.screenshot(path=screenshot_path("local-red-wins"))
 

@@ -14,6 +14,7 @@ from tests.ui.helpers import (
     click_column,
     click_marker,
     element_of,
+    last_move_marked,
     play,
     press_key,
     sent_updates,
@@ -91,7 +92,7 @@ async def test_undo_takes_back_moves_and_reopens_a_won_game(user: User) -> None:
     assert cell_label(user, 4, 1) == "Row 4, column 1: empty"
     assert status(user) == "Red's turn"
     assert "c4-win" not in cell_classes(user, 1, 1)
-    assert "c4-last" in cell_classes(user, 1, 4)
+    assert last_move_marked(user) == (1, 4)
     await click_column(user, 2)
     assert cell_label(user, 2, 2) == "Row 2, column 2: red"
 
@@ -99,9 +100,9 @@ async def test_undo_takes_back_moves_and_reopens_a_won_game(user: User) -> None:
 async def test_the_last_move_is_marked_and_hover_shows_the_landing_cell(user: User) -> None:
     await user.open("/local")
     assert "c4-next" in cell_classes(user, 1, 3)
+    assert last_move_marked(user) is None
     await play(user, "33")
-    assert "c4-last" in cell_classes(user, 2, 3)
-    assert "c4-last" not in cell_classes(user, 1, 3)
+    assert last_move_marked(user) == (2, 3)
     assert "c4-next" in cell_classes(user, 3, 3)
     assert "c4-next" not in cell_classes(user, 2, 3)
     assert "c4-drop" in cell_classes(user, 2, 3)
@@ -126,10 +127,9 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
         await click_column(user, 5)
         await asyncio.sleep(0.3)
     changed = {int(element_id) for update in sent for element_id in update}
-    # Now the previous last move's column loses its marker too; the other five columns stay as they are.
+    # The last-move marker moves with the board's classes: column 4 is not sent again.
     assert changed == {
         element_of(user, "column-5"),
-        element_of(user, "column-4"),
         element_of(user, "board"),
         element_of(user, "status"),
         element_of(user, "position-link"),
