@@ -55,6 +55,12 @@ def main() -> None:
         # A compression context per socket costs about 180 KB of server memory per browser
         # (bench/results/experiments-memory.md) to save a few hundred bytes per update.
         ws_per_message_deflate=False,
+        # Socket.IO's heartbeat follows the reconnect timeout (a ping every 0.8 of it): NiceGUI's 3 s
+        # means a ping and a pong every 4 s for every open page, 375 of each per second at 1500
+        # pages. 10 s halves that, and a page survives an event-loop stall of up to 4 s.
+        reconnect_timeout=10.0,
+        # Uvicorn's own websocket ping would duplicate that heartbeat.
+        ws_ping_interval=None,
     )
 
 

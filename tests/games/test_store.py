@@ -151,3 +151,35 @@ async def test_closing_finishes_the_writes_in_flight(tmp_path: Path) -> None:
     loaded = [await reopened.load(game.id) for game in games]
     await reopened.close()
     assert [game.moves if game else None for game in loaded] == ["4"] * 50
+
+
+async def test_a_failing_write_takes_no_other_write_with_it(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    store = SQLiteStore(path)
+    await store.start(lambda _: None)
+    existing = record()
+    await store.create(existing)
+    # Alone in its transaction: the database's own error, and the store goes on.
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.create(existing)
+    assert await store.load(existing.id) == existing
+
+    # In a batch: while another connection holds the lock, the writes queue up and then go in as
+    # few transactions (the writer's first job waits alone, the rest share the next commit).
+    blocker = sqlite3.connect(path, check_same_thread=False)
+    blocker.execute("BEGIN EXCLUSIVE")
+    others = [record() for _ in range(6)]
+    writes = [asyncio.ensure_future(store.create(game)) for game in others[:3]]
+    writes.append(asyncio.ensure_future(store.create(existing)))  # the one that fails
+    writes += [asyncio.ensure_future(store.create(game)) for game in others[3:]]
+    await asyncio.sleep(0.3)
+    commits = store.commits
+    blocker.rollback()
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    blocker.close()
+    assert isinstance(results[3], sqlite3.IntegrityError)
+    assert results[:3] + results[4:] == [None] * 6
+    assert store.commits - commits <= 2
+    for game in others:
+        assert await store.load(game.id) == game
+    await store.close()
