@@ -420,7 +420,7 @@ class RunConfig:
     duration: float
     pace: float = 1.0
     ramp_concurrency: int = 16
-    leave_wait: float = 12.0
+    leave_wait: float = 25.0
     timeout: float = 30.0
     soak: float = 0.0
     """When positive, play this long instead of ``duration`` and sample the server's RSS every 10 s."""

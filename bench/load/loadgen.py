@@ -552,7 +552,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--app-dir", type=Path, default=Path(__file__).resolve().parents[2], help="where main.py is")
     parser.add_argument("--no-deflate", action="store_true", help="do not offer permessage-deflate (browsers do)")
     parser.add_argument("--ramp", type=int, default=16, help="matches connecting at once (over all --procs)")
-    parser.add_argument("--leave-wait", type=float, default=12.0, help="seconds to wait after leaving before RSS")
+    parser.add_argument(
+        "--leave-wait",
+        type=float,
+        default=25.0,
+        help="seconds to wait after leaving before RSS (the app keeps a page 10 s for a reconnect)",
+    )
     parser.add_argument("--ramp-timeout", type=float, default=300.0, help="stop connecting new games after this")
     parser.add_argument("--soak", type=float, default=0.0, help="play this long, sampling RSS every 10 s")
     parser.add_argument("--waves", type=int, default=1, help="connect, play and leave this many times in a row")

@@ -250,7 +250,7 @@ def soak(args: argparse.Namespace) -> None:
         "loadgen.py",
         args.soak_games,
         args,
-        [*nicegui_extra(args, args.instances[0]), "--soak", str(args.soak), "--leave-wait", "15"],
+        [*nicegui_extra(args, args.instances[0]), "--soak", str(args.soak), "--leave-wait", "25"],
         kind=f"-soak{run_tag(args, args.instances[0])}",
     )
     out = {"date": time.strftime("%Y-%m-%d %H:%M"), "source": source_of(args.app_dir), "report": report}
