@@ -38,6 +38,10 @@ import httpx
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "bench" / "results"
 
+SETTLE_SECONDS = 15.0
+"""After connecting, before measuring: the pages a browser left on its way (red's home page) are
+pruned once the app's reconnect timeout (10 s) has passed, so the RSS counts connected pages only."""
+
 DRAWN_GAME = "547125662261271266215743771576315353334444"
 """A legal 42-move game that fills the board without a four (solver notation, columns 1..7)."""
 
@@ -522,7 +526,7 @@ async def run_benchmark(
     )
     ramp_seconds = time.perf_counter() - ramp_started
     browsers = 3 * len(matches)
-    await asyncio.sleep(5.0)  # pages left behind by navigation are pruned after NiceGUI's reconnect timeout
+    await asyncio.sleep(SETTLE_SECONDS)
     rss_connected = rss_kib(pid) if pid else None
     if after_ramp is not None:
         await after_ramp()

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import (
+    SETTLE_SECONDS,
     LoopLag,
     Match,
     RunConfig,
@@ -400,7 +401,7 @@ async def run_distributed(
         connected = await all_expect("connected", config.ramp_timeout + 600.0)
         ramp_seconds = time.perf_counter() - ramp_started
         matches_connected = sum(int(c["matches"]) for c in connected)
-        await asyncio.sleep(5.0)  # pages left behind by navigation are pruned after NiceGUI's reconnect timeout
+        await asyncio.sleep(SETTLE_SECONDS)
         rss_connected, redis_connected = each_rss(), redis_rss()
         if after_ramp is not None:
             await after_ramp()
