@@ -11,7 +11,6 @@ from nicegui import app, background_tasks, ui
 
 from games.settings import Settings, SettingsError
 from ui.app import setup
-from ui.redis_storage import use_redis_for_nicegui_storage
 from ui.runtime import MemoryReturner, forget_tabs, let_go_of_page_request, tune_gc
 from ui.theme import Theme
 
@@ -27,8 +26,6 @@ def main() -> None:
         settings = Settings.from_env()
     except SettingsError as exc:
         sys.exit(f"connect4: {exc}")
-    if settings.redis_url:
-        use_redis_for_nicegui_storage(settings.redis_url)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("games").setLevel(settings.log_level)
     if settings.storage_secret_is_random:

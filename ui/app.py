@@ -16,7 +16,7 @@ from games.store import Store
 from games.stores import open_store
 from ui import pages
 from ui.hardening import guard_socket_events
-from ui.theme import Theme
+from ui.theme import Theme, add_dark_mode_route
 
 __all__ = ["setup"]
 
@@ -30,6 +30,7 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
     analyst = Analyst(workers=settings.computer_workers)
     computer = ComputerPlayer(hub, analyst)
     ui.add_css((theme or Theme()).css(), shared=True)
+    add_dark_mode_route()
     guard_socket_events()
     pages.register(hub, analyst, computer)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from fastapi import Request
+from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from engine.connect4 import COLUMNS, ROWS
 
-__all__ = ["Theme", "frame"]
+__all__ = ["DARK_PATH", "Theme", "add_dark_mode_route", "frame"]
 
 
 @dataclass(frozen=True)
@@ -103,23 +106,42 @@ body {{ font-family: {self.font_family}; }}
 """
 
 
+DARK_PATH = "/prefs/dark"
+"""Where the dark-mode switch sends the browser to store its choice (see :func:`add_dark_mode_route`)."""
+
+
+def add_dark_mode_route() -> None:
+    """Serve :data:`DARK_PATH`: store the browser's dark-mode choice in its cookie, then go back.
+
+    The choice lives in NiceGUI's browser storage, the signed session cookie that also holds the
+    player's identity: it costs the server nothing per browser, and every instance with the same
+    STORAGE_SECRET reads it, with no server-side storage per browser or tab (NiceGUI's user and
+    tab storage in Redis would cost each page two Redis connections). A cookie can only be
+    written by an HTTP response, so the switch is a short round trip that reloads the page.
+    """
+
+    @app.get(DARK_PATH, include_in_schema=False)
+    def store_dark_mode(request: Request, on: bool, next: str = "/") -> RedirectResponse:
+        request.session["dark"] = on
+        # Only a path on this site: never a redirect to somewhere else ("//host" or "https://...").
+        safe = next if next.startswith("/") and not next.startswith("//") and "\\" not in next else "/"
+        return RedirectResponse(safe, status_code=303)
+
+
 @contextmanager
 def frame(title: str) -> Iterator[None]:
     """The chrome around every page: a header with the way home and the dark-mode switch."""
     ui.page_title(f"{title} · Connect Four" if title != "Connect Four" else title)
-    # A page follows the system setting (ui.run(dark=None)) until the player picks a side; the choice
-    # follows the browser. It is written only when the player picks one, so a browser that never does
-    # leaves no storage behind, and the element that switches is built only then: most never click.
-    stored: bool | None = app.storage.user.get("dark")
-    dark = ui.dark_mode(stored) if stored is not None else None
+    # A page follows the system setting (ui.run(dark=None)) until the player picks a side, and the
+    # element that sets it is built only then: most players never pick one.
+    stored: bool | None = app.storage.browser.get("dark")
+    if stored is not None:
+        ui.dark_mode(stored)
 
     def toggle() -> None:
-        nonlocal dark
-        if dark is None:
-            dark = ui.dark_mode(True)
-        else:
-            dark.set_value(not dark.value)
-        app.storage.user["dark"] = dark.value
+        url = ui.context.client.request.url
+        here = url.path + (f"?{url.query}" if url.query else "")
+        ui.navigate.to(f"{DARK_PATH}?{urlencode({'on': str(not stored).lower(), 'next': here})}")
 
     with ui.header().classes("items-center justify-between px-4 py-2"):
         ui.link("Connect Four", "/").classes("text-xl font-bold text-white no-underline").props('aria-label="Home"')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from nicegui import app, ui
 from nicegui.testing import User
 
@@ -152,17 +153,32 @@ async def test_starting_games_too_fast_is_refused_with_a_message(user: User) -> 
     assert "You are starting games too quickly; try again in a minute." in response.text
 
 
-async def test_the_dark_mode_choice_is_stored_only_once_a_player_makes_it(user: User) -> None:
+async def test_the_dark_mode_choice_is_kept_in_the_browser_cookie(user: User) -> None:
     await user.open("/local")
     assert user.client is not None
+    game_page = user.client.request.url.path
     assert user.client.page.resolve_dark() is None  # follows the system
     await user.should_not_see(kind=ui.dark_mode)  # and needs no element for that
-    # Opening pages writes nothing: a stream of new browsers leaves no storage behind.
-    assert [dict(storage) for storage in app.storage._users.values()] == [{}]
     await click_marker(user, "dark-toggle")
+    await user.should_see(kind=ui.dark_mode)  # the page came back in dark mode
+    assert user.client.request.url.path == game_page  # the same game, not a new one
     (dark,) = user.find(kind=ui.dark_mode).elements
     assert dark.value is True
-    assert [dict(storage) for storage in app.storage._users.values()] == [{"dark": True}]
+    # Nothing per browser on the server: the choice is in the signed cookie.
+    assert all(dict(storage) == {} for storage in app.storage._users.values())
     await user.open("/")
     (dark,) = user.find(kind=ui.dark_mode).elements
     assert dark.value is True  # the choice follows the browser to its next page
+    await click_marker(user, "dark-toggle")
+    await user.should_see("Play on this device")
+    (dark,) = user.find(kind=ui.dark_mode).elements
+    assert dark.value is False
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "https://evil.example/", "/\\\\evil.example", "javascript:alert(1)"]
+)
+async def test_the_dark_mode_switch_returns_only_to_this_site(user: User, target: str) -> None:
+    response = await user.http_client.get("/prefs/dark", params={"on": "true", "next": target})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
