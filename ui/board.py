@@ -4,8 +4,9 @@ A column is one element, not seven: a cell has no listener of its own (the colum
 click), so it needs no element of its own either, and every element a page holds costs the
 server a few kilobytes per browser. A column is a native ``<button>``, so the browser itself
 makes it focusable and turns Enter and Space into a click: one listener per column, no key
-handling of our own. A move redraws the one or two columns it changed, from the engine's
-board; the HTML of a column is built once for every browser that shows it.
+handling of our own. A move redraws the one column it changed (and a four's columns when it
+makes or undoes one), from the engine's board; the HTML of a column is built once for every
+browser that shows it.
 """
 
 from __future__ import annotations

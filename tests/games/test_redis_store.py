@@ -308,3 +308,28 @@ async def test_close_ends_the_background_tasks(redis_server: RedisServer) -> Non
     assert {task for task in asyncio.all_tasks() - before if not task.done()} == set()
     with pytest.raises(StoreUnavailableError):
         await store.load("some-game")
+
+
+async def test_more_calls_than_connections_wait_their_turn_instead_of_failing(redis_server: RedisServer) -> None:
+    # Under load more calls are in flight than the pool has connections: they queue, the store
+    # stays available, and every one is answered.
+    store = RedisStore(redis_server.url, max_connections=3)  # the subscription takes one of them
+    statuses: list[bool] = []
+    await store.start(lambda record: None)
+    store.on_status(statuses.append)
+    try:
+        games = [new_record() for _ in range(40)]
+
+        async def burst() -> tuple[list[GameRecord | None], list[bool]]:
+            await asyncio.gather(*(store.create(game) for game in games))
+            loaded = await asyncio.gather(*(store.load(game.id) for game in games))
+            saved = await asyncio.gather(*(store.save(replace(game, version=game.version + 1)) for game in games))
+            return loaded, saved
+
+        loaded, saved = await asyncio.wait_for(burst(), 20)
+        assert loaded == games
+        assert saved == [True] * len(games)
+        assert store.available
+        assert False not in statuses
+    finally:
+        await store.close()
