@@ -97,6 +97,9 @@ async def test_malformed_and_forged_events_change_nothing_and_log_no_error(serve
     # The dropped socket reconnects on its own, as a page would; how soon depends on the machine.
     await settle(lambda: mallory.sio is not None and "/" in mallory.sio.namespaces, timeout=20.0)
     await mallory.sio.emit("event")  # no payload at all
+    # Packets the Socket.IO decoder cannot read: nested too deep, cut short, of an unknown type.
+    for packet in ['2["event",' + "[" * 5000 + "]" * 5000 + "]", '2["event"', "2not json", "9"]:
+        await mallory.sio.eio.send(packet)
     await mallory.sio.emit("log", {"client_id": red.client_id, "level": "critical", "message": "x"})
     await mallory.sio.emit("javascript_response", {"client_id": red.client_id})
     await asyncio.sleep(0.5)

@@ -58,11 +58,37 @@ def guard_socket_events() -> None:
     """
     handlers = core.sio.handlers.get("/", {})
     quiet = _QuietWarnings()
+    _guard_packets(quiet)
     for name in ("event", "log", "javascript_response"):
         original = handlers.get(name)
         if original is None or getattr(original, "_guarded", False):
             continue
         core.sio.on(name, _guard(name, original, quiet))
+
+
+def _guard_packets(quiet: _QuietWarnings) -> None:
+    """Drop, with a warning, what the Socket.IO decoder cannot read, instead of logging a traceback.
+
+    Engine.IO hands every message of a socket to Socket.IO, which decodes it before anything
+    else; a packet no page script sends (JSON cut short or nested too deep, an unknown packet
+    type) fails there with a ValueError, which Engine.IO would log as an error with its traceback,
+    twice, for every such packet. Event handlers run as tasks of their own, so what is caught
+    here is the decoding of the client's packet, not the app's handling of it.
+    """
+    eio = core.sio.eio
+    original = eio.handlers.get("message")
+    if original is None or getattr(original, "_guarded", False):
+        return
+
+    async def message(eio_sid: str, data: Any) -> Any:
+        try:
+            return await original(eio_sid, data)
+        except ValueError as exc:  # orjson's JSONDecodeError is a ValueError too
+            quiet.warn(eio_sid, "dropped a Socket.IO packet from %s that could not be read: %r", eio_sid, exc)
+            return None
+
+    message._guarded = True  # type: ignore[attr-defined]
+    eio.on("message", message)
 
 
 def _in_room(sid: str, room: object) -> bool:
