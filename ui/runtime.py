@@ -58,7 +58,7 @@ def forget_tabs(seconds: float = TAB_STORAGE_SECONDS) -> None:
     NiceGUI makes an ``app.storage.tab`` for every tab that connects, used or not, and prunes it
     only ``max_tab_storage_age`` after its last change: with the default, every tab that ever
     connected stays in memory for a month. The game keeps nothing there (a seat follows the
-    browser's signed id, the dark-mode choice ``app.storage.user``), so two minutes are plenty.
+    browser's signed id, the dark-mode choice is in the same signed cookie), so two minutes are plenty.
     """
     app.storage.max_tab_storage_age = seconds
 
