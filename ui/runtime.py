@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nicegui import Client, app
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "GC_THRESHOLDS",
@@ -19,6 +20,7 @@ __all__ = [
     "forget_tabs",
     "let_go_of_page_request",
     "release_memory",
+    "send_sockets_around_middleware",
     "tune_gc",
 ]
 
@@ -85,6 +87,49 @@ def let_go_of_page_request(client: Client) -> None:
     # Starlette has no public way to detach these: a finished request reads as disconnected.
     request._receive = _finished
     request._send = _finished
+
+
+SOCKET_PREFIX = "/_nicegui_ws"
+"""Where NiceGUI mounts its Socket.IO app (``nicegui/nicegui.py``)."""
+
+
+class SocketFastPath:
+    """An ASGI app that hands Socket.IO's websockets straight to ``socket_app``, everything else to ``app``.
+
+    Every page's websocket lives as long as the page, and FastAPI's stack (error and telemetry
+    handlers, the body limit, the session cookie, NiceGUI's request tracking, gzip, exceptions,
+    the exit stacks, the router, the mount) wraps it all that time: a suspended coroutine per
+    layer (about 7 KiB per open page, bench/load) and a call through every layer for every
+    message sent or received. None of them does anything for a websocket that NiceGUI's
+    Socket.IO server reads: the page's session was read when its HTTP request built it.
+    """
+
+    def __init__(self, app: ASGIApp, socket_app: ASGIApp, prefix: str = SOCKET_PREFIX) -> None:
+        self.app, self.socket_app, self.prefix = app, socket_app, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            root = scope.get("root_path", "")
+            path: str = scope["path"]
+            if path.startswith(root + self.prefix + "/"):
+                # What the mount would pass on: the same path, the mount's prefix added to the root path.
+                await self.socket_app({**scope, "root_path": root + self.prefix}, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def send_sockets_around_middleware() -> None:
+    """Route NiceGUI's websockets around FastAPI's middleware (:class:`SocketFastPath`), from now on.
+
+    Starlette builds its middleware stack on the first ASGI call (the lifespan's, before the
+    startup handlers run); this wraps the built stack, so HTTP requests still see every
+    middleware. Call it once the app has started (``app.on_startup``); calling it again does nothing.
+    """
+    from nicegui.nicegui import sio_app
+
+    stack = app.middleware_stack or app.build_middleware_stack()
+    if not isinstance(stack, SocketFastPath):
+        app.middleware_stack = SocketFastPath(stack, sio_app)
 
 
 def _malloc_trim() -> Callable[[int], int] | None:

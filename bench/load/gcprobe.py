@@ -137,7 +137,7 @@ def _memory_report(path: Path) -> None:
                 ]
             if tracemalloc.get_traceback_limit() > 1:  # where the biggest sites were called from
                 data["growth_by_traceback"] = [
-                    {"where": s.traceback.format()[-12:], "kib": round(s.size_diff / 1024, 1), "count": s.count_diff}
+                    {"where": s.traceback.format(), "kib": round(s.size_diff / 1024, 1), "count": s.count_diff}
                     for s in snapshot.compare_to(_baseline, "traceback")[:40]
                 ]
             data["traced_growth_kib"] = round(

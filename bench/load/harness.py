@@ -1,10 +1,12 @@
 """What both load generators share: the server process, the match driver, the statistics and the report.
 
 A *match* is one online game seen by three simulated browsers: two players and a spectator.
-The driver plays a fixed 42-move drawn game at a human pace (one move per ``pace`` seconds,
-the players alternating), asks for a rematch when the board is full (colours swap) and goes on
-until the run's time is up. The number that matters is the time from a player's click to the
-moment the *opponent's* connection receives the disc: that is what a person waits for.
+The driver plays random legal games at a human pace (one move per ``pace`` seconds, the players
+alternating), asks for a rematch when a game is over (colours swap) and goes on until the run's
+time is up. Random games end as real ones do: some in a four after a dozen moves, some on a full
+board, so the games of a run end at different times, not all in the same second. The number
+that matters is the time from a player's click to the moment the *opponent's* connection
+receives the disc: that is what a person waits for.
 
 The driver is closed-loop like a person: the next move is never sent before the opponent has
 seen the previous one, so an overloaded server shows up as a lower move rate (reported) as well
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -42,11 +45,41 @@ SETTLE_SECONDS = 15.0
 """After connecting, before measuring: the pages a browser left on its way (red's home page) are
 pruned once the app's reconnect timeout (10 s) has passed, so the RSS counts connected pages only."""
 
-DRAWN_GAME = "547125662261271266215743771576315353334444"
-"""A legal 42-move game that fills the board without a four (solver notation, columns 1..7)."""
-
 COLUMNS = 7
 ROWS = 6
+
+
+def random_game(rng: random.Random) -> str:
+    """A legal game of random moves, up to its four or its full board (solver notation, columns 1..7).
+
+    Each move is in a column picked at random among those with room, so a game lasts anywhere
+    from 7 to 42 moves; the driver's own rules, not the engine's, so a wrong server shows.
+    """
+    grid: dict[tuple[int, int], int] = {}
+    heights = [0] * COLUMNS
+    moves = []
+    for index in range(COLUMNS * ROWS):
+        column = rng.choice([c for c in range(COLUMNS) if heights[c] < ROWS])
+        row, player = heights[column], index % 2
+        grid[(row, column)] = player
+        heights[column] += 1
+        moves.append(str(column + 1))
+        if _makes_four(grid, row, column, player):
+            break
+    return "".join(moves)
+
+
+def _makes_four(grid: dict[tuple[int, int], int], row: int, column: int, player: int) -> bool:
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        count = 1
+        for sign in (1, -1):
+            r, c = row + sign * dr, column + sign * dc
+            while grid.get((r, c)) == player:
+                count += 1
+                r, c = r + sign * dr, c + sign * dc
+        if count >= 4:
+            return True
+    return False
 
 
 def free_port() -> int:
@@ -298,6 +331,9 @@ class _Pending:
 class Match:
     """One game, two players and a spectator, played at a human pace; the browsers report what they see."""
 
+    _numbers = itertools.count()
+    """Each match's random games follow from its number: the same games in every run, for comparisons."""
+
     def __init__(self, red: Seat, yellow: Seat, spectator: Seat, tally: Tally, *, timeout: float = 30.0) -> None:
         self.seats: list[Seat] = [red, yellow]  # seats[0] plays red in the current round
         self.spectator = spectator
@@ -311,6 +347,7 @@ class Match:
         self._pending: dict[tuple[int, int], _Pending] = {}
         self._seen = asyncio.Event()
         self.stopped = False
+        self._rng = random.Random(next(Match._numbers))
 
     @property
     def browsers(self) -> tuple[Seat, ...]:
@@ -349,7 +386,7 @@ class Match:
         self.played = ""
         self._pending.clear()
         next_at = time.perf_counter()
-        for index, char in enumerate(DRAWN_GAME):
+        for index, char in enumerate(random_game(self._rng)):
             if next_at >= stop_at:
                 return False
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))

@@ -148,8 +148,9 @@ def markdown(data: dict[str, Any]) -> str:
         f"Python {info['python']} ({info['platform']}). App: {data['source']}, store: {store}.",
         "",
         f"Each game: two players and one spectator (3 browsers), one move per {data['pace']} s, "
-        f"{data['duration']} s of play after all browsers connected; a fixed 42-move drawn game, then a "
-        "rematch. Latency = click to the opponent's connection receiving the disc (ms, p50 / p99 / max). "
+        f"{data['duration']} s of play after all browsers connected; random legal games (7 to 42 moves, "
+        "ending in a four or a full board, so games end at different times), each followed by a rematch. "
+        "Latency = click to the opponent's connection receiving the disc (ms, p50 / p99 / max). "
         f"The load generator ({generator}, python-socketio clients offering permessage-deflate like "
         "a browser) shares the machine's cores with the server: see the CPU columns; 'others' is what "
         "processes outside this benchmark used meanwhile (this machine is shared). 'NiceGUI instances': "

@@ -5,12 +5,22 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nicegui import Client
 from nicegui.testing import User
 
-from ui.runtime import GC_THRESHOLDS, TAB_STORAGE_SECONDS, MemoryReturner, forget_tabs, release_memory, tune_gc
+from ui.runtime import (
+    GC_THRESHOLDS,
+    TAB_STORAGE_SECONDS,
+    MemoryReturner,
+    SocketFastPath,
+    forget_tabs,
+    release_memory,
+    send_sockets_around_middleware,
+    tune_gc,
+)
 
 
 def rss_kib() -> int:
@@ -109,3 +119,49 @@ async def test_a_connected_page_lets_go_of_its_finished_http_exchange(user: User
     assert request.url.path == "/"
     assert request.headers
     await user.should_see("Connect Four")
+
+
+class Recorder:
+    """An ASGI app that notes the scopes it was called with."""
+
+    def __init__(self) -> None:
+        self.scopes: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.scopes.append(scope)
+
+
+@pytest.mark.parametrize("root", ["", "/connect4"])
+async def test_socket_io_websockets_go_around_the_middleware_and_everything_else_through_it(root: str) -> None:
+    stack, sockets = Recorder(), Recorder()
+    app = SocketFastPath(stack, sockets)
+    socket = {"type": "websocket", "path": f"{root}/_nicegui_ws/socket.io/", "root_path": root, "headers": []}
+    await app(socket, None, None)
+    assert stack.scopes == []
+    # As the mount would pass it: the path unchanged, the mount's prefix on the root path.
+    assert sockets.scopes == [{**socket, "root_path": f"{root}/_nicegui_ws"}]
+    others = [
+        {"type": "http", "path": f"{root}/_nicegui_ws/socket.io/", "root_path": root},  # polling: through the stack
+        {"type": "websocket", "path": f"{root}/elsewhere", "root_path": root},
+        {"type": "websocket", "path": f"{root}/_nicegui_wsx/socket.io/", "root_path": root},
+        {"type": "lifespan"},
+    ]
+    for scope in others:
+        await app(scope, None, None)
+    assert stack.scopes == others
+    assert len(sockets.scopes) == 1
+
+
+async def test_the_running_app_sends_its_sockets_around_the_middleware_and_http_through_it(user: User) -> None:
+    from nicegui import app
+
+    await user.open("/")
+    installed = app.middleware_stack  # main.py installs it when the app starts
+    assert isinstance(installed, SocketFastPath)
+    assert not isinstance(installed.app, SocketFastPath)
+    send_sockets_around_middleware()  # once is enough
+    assert app.middleware_stack is installed
+    user.http_client.cookies.clear()  # a new browser: the session middleware gives it its cookie
+    response = await user.http_client.get("/")
+    assert response.status_code == 200
+    assert "session=" in response.headers["set-cookie"]  # pages still go through the middleware
