@@ -73,7 +73,7 @@ def test_players_on_two_instances_and_a_spectator_see_every_disc(
     a, b = two_apps
     contexts, (red, yellow, spectator) = new_pages(chromium, 3)
     red.goto(a.url)
-    red.get_by_role("button", name="Toggle dark mode").click()
+    red.get_by_role("link", name="Toggle dark mode").click()
     expect(red.locator("body")).to_have_class(re.compile("body--dark"))
     join_url, watch_url = invite(red, a)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +107,12 @@ body {{ font-family: {self.font_family}; }}
 """
 
 
+_ROUND_FLAT_BUTTON = (
+    "q-btn q-btn-item non-selectable no-outline q-btn--flat q-btn--round text-white q-btn--actionable"
+    " q-focusable q-hoverable"
+)
+"""Quasar's classes of a ``flat round color=white`` button, for a link that looks like one."""
+
 DARK_PATH = "/prefs/dark"
 """Where the dark-mode switch sends the browser to store its choice (see :func:`add_dark_mode_route`)."""
 
@@ -138,16 +145,19 @@ def frame(title: str) -> Iterator[None]:
     if stored is not None:
         ui.dark_mode(stored)
 
-    def toggle() -> None:
-        url = ui.context.client.request.url
-        here = url.path + (f"?{url.query}" if url.query else "")
-        ui.navigate.to(f"{DARK_PATH}?{urlencode({'on': str(not stored).lower(), 'next': here})}")
-
-    with ui.header().classes("items-center justify-between px-4 py-2"):
-        ui.link("Connect Four", "/").classes("text-xl font-bold text-white no-underline").props('aria-label="Home"')
-        ui.button(icon="dark_mode", on_click=toggle).props('flat round color=white aria-label="Toggle dark mode"').mark(
-            "dark-toggle"
-        )
+    # The switch is a link to the route that stores the choice and comes back here: no listener on the
+    # server, so the header is one element of HTML (every element costs memory in every open page).
+    url = ui.context.client.request.url
+    here = url.path + (f"?{url.query}" if url.query else "")
+    switch = f"{DARK_PATH}?{urlencode({'on': str(not stored).lower(), 'next': here})}"
+    with ui.header().classes("items-center px-4 py-2"):
+        ui.html(
+            '<a href="/" class="text-xl font-bold text-white no-underline" aria-label="Home">Connect Four</a>'
+            f'<a href="{html.escape(switch, quote=True)}" class="{_ROUND_FLAT_BUTTON}" aria-label="Toggle dark mode">'
+            '<span class="q-focus-helper"></span><span class="q-btn__content col items-center justify-center row">'
+            '<i class="q-icon notranslate material-icons" aria-hidden="true">dark_mode</i></span></a>',
+            sanitize=False,  # built here; the only outside part, the page's own path, is escaped
+        ).classes("w-full flex items-center justify-between").mark("header")
     # The page's own content element is the column: a wrapper would be one more element per browser.
     ui.context.client.content.classes("w-full max-w-3xl mx-auto items-center gap-4 p-3")
     yield

@@ -97,7 +97,7 @@ def test_dark_mode_switch(app_server: AppServer, chromium: Browser) -> None:
     page.goto(f"{app_server.url}/local")
     expect(page.locator("body")).not_to_have_class("body--dark")
     light = page.locator(".c4-cell").first.evaluate("e => getComputedStyle(e).backgroundColor")
-    page.get_by_role("button", name="Toggle dark mode").click()
+    page.get_by_role("link", name="Toggle dark mode").click()
     expect(page.locator("body.body--dark")).to_have_count(1)
     dark = page.locator(".c4-cell").first.evaluate("e => getComputedStyle(e).backgroundColor")
     assert light != dark
