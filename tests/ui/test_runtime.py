@@ -5,11 +5,11 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from nicegui import Client
 from nicegui.testing import User
+from starlette.types import Message, Receive, Scope, Send
 
 from ui.runtime import (
     GC_THRESHOLDS,
@@ -125,10 +125,18 @@ class Recorder:
     """An ASGI app that notes the scopes it was called with."""
 
     def __init__(self) -> None:
-        self.scopes: list[dict[str, Any]] = []
+        self.scopes: list[Scope] = []
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.scopes.append(scope)
+
+
+async def nothing_received() -> Message:
+    raise AssertionError("the router itself reads nothing")
+
+
+async def nothing_sent(message: Message) -> None:
+    raise AssertionError("the router itself sends nothing")
 
 
 @pytest.mark.parametrize("root", ["", "/connect4"])
@@ -136,7 +144,7 @@ async def test_socket_io_websockets_go_around_the_middleware_and_everything_else
     stack, sockets = Recorder(), Recorder()
     app = SocketFastPath(stack, sockets)
     socket = {"type": "websocket", "path": f"{root}/_nicegui_ws/socket.io/", "root_path": root, "headers": []}
-    await app(socket, None, None)
+    await app(socket, nothing_received, nothing_sent)
     assert stack.scopes == []
     # As the mount would pass it: the path unchanged, the mount's prefix on the root path.
     assert sockets.scopes == [{**socket, "root_path": f"{root}/_nicegui_ws"}]
@@ -147,7 +155,7 @@ async def test_socket_io_websockets_go_around_the_middleware_and_everything_else
         {"type": "lifespan"},
     ]
     for scope in others:
-        await app(scope, None, None)
+        await app(scope, nothing_received, nothing_sent)
     assert stack.scopes == others
     assert len(sockets.scopes) == 1
 
