@@ -13,7 +13,7 @@ from games.hub import GameChanged, GameEvent, GameHub, LiveGame, MovePlayed, New
 from games.model import Mode, Role
 from ui.board import BoardView
 
-__all__ = ["GameView", "status_text"]
+__all__ = ["GameView", "rematch_note", "status_text"]
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,11 @@ def status_text(live: LiveGame, role: Role) -> str:
     outcome = live.outcome
     if outcome is not None:
         if outcome.termination is Termination.RESIGNATION and outcome.winner:
-            return f"{outcome.winner.other.capitalize()} resigned. {outcome.result()}"
-        return outcome.result()
+            result = f"{outcome.winner.other.capitalize()} resigned. {outcome.result()}"
+        else:
+            result = outcome.result()
+        offer = rematch_note(live, role)
+        return f"{result} {offer}" if offer else result
     if not record.started:
         return "Waiting for an opponent to join"
     if live.thinking:
@@ -34,6 +37,18 @@ def status_text(live: LiveGame, role: Role) -> str:
     if role in (Role.RED, Role.YELLOW):
         return "Your turn" if turn in role.players else f"Waiting for {turn}"
     return f"{turn.capitalize()}'s turn"
+
+
+def rematch_note(live: LiveGame, role: Role) -> str:
+    """Who asked for a rematch of a finished online game, as ``role`` reads it ('' if nobody did)."""
+    asked = live.record.rematch
+    if not asked:
+        return ""
+    if role in (Role.RED, Role.YELLOW):
+        if role.players[0] in asked:
+            return "Waiting for your opponent to accept the rematch."
+        return "Your opponent asks for a rematch (colours swap)."
+    return " and ".join(player.capitalize() for player in sorted(asked)) + " asked for a rematch."
 
 
 class GameView:

@@ -287,75 +287,60 @@ def copy(url: str, name: str) -> None:
 
 
 class OnlineControls:
-    """Resign while the game goes on, Rematch once it is over.
+    """A seat's one action: Resign while the game goes on, Rematch (or Accept rematch) once it is over.
 
-    Resign is built once and only shown or hidden. The rematch line and button exist only
-    between the end of a game and the next one: every element costs memory in every player's
-    page, and a page spends most of its life in a game, not after one.
+    One button that changes its meaning with the game, built with the page and never replaced:
+    every element costs memory in every player's page, and building and removing controls at
+    the end of every game, in every player's page at once, costs the server time just when the
+    most happens. Who asked for a rematch is said in the status line (:func:`rematch_note`).
     """
 
     def __init__(self, view: GameView) -> None:
         self.view = view
         self._dialog: ui.dialog | None = None
-        self.resign = (
-            ui.button("Resign", icon="flag", on_click=self._ask_resign)
-            .props('outline aria-label="Resign"')
-            .mark("resign")
-        )
-        self.note: ui.label | None = None
-        self.rematch: ui.button | None = None
+        self.button = ui.button(on_click=self._act)
+        self._shown: tuple[str, bool] | None = None
         self.refresh()
 
+    @property
+    def rematch_time(self) -> bool:
+        """Whether the button is for a rematch now (the game is over), not for resigning."""
+        return self.view.live.is_over
+
     def refresh(self) -> None:
-        """Show what fits the game's state now."""
+        """Show what fits the game's state now (and send nothing when that has not changed)."""
         live = self.view.live
-        started, over = live.record.started, live.is_over
-        self.resign.set_visibility(started and not over)
-        if not over:
-            self._drop_rematch()
+        if not self.rematch_time:
+            self._show("Resign", visible=live.record.started)
             return
-        note, rematch = self._build_rematch()
         asked = live.record.rematch
         mine = self.view.my_side() in asked
-        offered, waiting = bool(asked) and not mine, mine
-        if offered:
-            note.set_text("Your opponent asks for a rematch (colours swap).")
-        elif waiting:
-            note.set_text("Waiting for your opponent to accept the rematch.")
-        note.set_visibility(offered or waiting)
-        rematch.set_visibility(not mine)
-        label = "Accept rematch" if asked and not mine else "Rematch"
-        if rematch.text != label:
-            rematch.set_text(label)
-            rematch.props["aria-label"] = label
+        self._show("Accept rematch" if asked and not mine else "Rematch", visible=not mine)
 
-    def _build_rematch(self) -> tuple[ui.label, ui.button]:
-        if self.note is None or self.rematch is None:
-            slot = self.resign.parent_slot
-            assert slot is not None  # the page's column, for as long as the page lives
-            # A line for both sides of an offer (they are never shown at once), then the button; after Resign.
-            with slot:
-                self.note = ui.label().mark("rematch-note")
-                self.rematch = (
-                    ui.button("Rematch", icon="replay", on_click=self._rematch)
-                    .props('color=primary aria-label="Rematch"')
-                    .mark("rematch")
-                )
-            after = slot.children.index(self.resign) + 1
-            self.note.move(target_index=after)
-            self.rematch.move(target_index=after + 1)
-        return self.note, self.rematch
+    def _show(self, label: str, *, visible: bool) -> None:
+        if self._shown == (label, visible):
+            return
+        self._shown = (label, visible)
+        button, resign = self.button, label == "Resign"
+        button.set_text(label)
+        button.props(
+            f'icon={"flag" if resign else "replay"} aria-label="{label}"'
+            + (" outline" if resign else " color=primary"),
+            remove="color" if resign else "outline",
+        )
+        button.mark("resign" if resign else "rematch")
+        button.set_visibility(visible)
 
-    def _drop_rematch(self) -> None:
-        for element in (self.note, self.rematch):
-            if element is not None:
-                element.delete()
-        self.note = self.rematch = None
+    async def _act(self) -> None:
+        if self.rematch_time:
+            await self.view.attempt(lambda: self.view.hub.rematch(self.view.live, self.view.identity))
+        else:
+            self._ask_resign()
 
     def _ask_resign(self) -> None:
         # The confirmation is built on first use: most games end without anyone resigning.
         if self._dialog is None:
-            with self.resign, ui.dialog() as self._dialog, ui.card():
+            with self.button, ui.dialog() as self._dialog, ui.card():
                 ui.label("Resign this game? Your opponent wins.")
                 with ui.row():
                     ui.button("Resign", on_click=self._resign).props('color=negative aria-label="Confirm resign"').mark(
@@ -368,6 +353,3 @@ class OnlineControls:
         if self._dialog is not None:
             self._dialog.close()
         await self.view.attempt(lambda: self.view.hub.resign(self.view.live, self.view.identity))
-
-    async def _rematch(self) -> None:
-        await self.view.attempt(lambda: self.view.hub.rematch(self.view.live, self.view.identity))

@@ -119,9 +119,11 @@ async def test_rematch_needs_both_and_swaps_colours(create_user: Callable[[], Us
         await click_column(red if column == "1" else yellow, int(column))
     assert status(red) == "Player red wins!"
     await click_marker(yellow, "rematch")
-    await yellow.should_see("Waiting for your opponent to accept the rematch.")
-    await red.should_see("Your opponent asks for a rematch (colours swap).")
-    assert status(red) == "Player red wins!"
+    assert status(yellow) == "Player red wins! Waiting for your opponent to accept the rematch."
+    assert status(red) == "Player red wins! Your opponent asks for a rematch (colours swap)."
+    await yellow.should_not_see(marker="rematch")  # asked once: nothing more to click
+    (accept,) = red.find(marker="rematch").elements
+    assert accept.props["aria-label"] == "Accept rematch"
     await click_marker(red, "rematch")
     # The former yellow now plays red and moves first.
     assert status(yellow) == "Your turn"
@@ -170,3 +172,11 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
         assert user.client is not None
         counts.append(len(user.client.elements))
     assert counts == [22, 22, 17]
+    # The end of a game and a rematch build nothing and remove nothing: Resign turns into Rematch.
+    for column in "1212121":
+        await click_column(red if column == "1" else yellow, int(column))
+    await click_marker(red, "rematch")
+    assert status(spectator) == "Player red wins! Red asked for a rematch."
+    await click_marker(yellow, "rematch")
+    assert status(yellow) == "Your turn"  # colours swapped: a new game
+    assert [len(user.client.elements) for user in (red, yellow, spectator) if user.client] == counts
