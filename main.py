@@ -11,7 +11,14 @@ from nicegui import app, background_tasks, ui
 
 from games.settings import Settings, SettingsError
 from ui.app import setup
-from ui.runtime import MemoryReturner, forget_tabs, let_go_of_page_request, send_sockets_around_middleware, tune_gc
+from ui.runtime import (
+    MemoryReturner,
+    forget_tabs,
+    handle_socket_events_in_order,
+    let_go_of_page_request,
+    send_sockets_around_middleware,
+    tune_gc,
+)
 from ui.theme import Theme
 
 log = logging.getLogger("connect4")
@@ -36,6 +43,7 @@ def main() -> None:
     forget_tabs()
     app.on_connect(let_go_of_page_request)
     app.on_startup(send_sockets_around_middleware)
+    handle_socket_events_in_order()
     app.on_startup(lambda: background_tasks.create(MemoryReturner().run(), name="return memory"))
     # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
     # found; this one lets the process end with status 0 instead of dying by the signal.

@@ -17,6 +17,7 @@ from ui.runtime import (
     MemoryReturner,
     SocketFastPath,
     forget_tabs,
+    handle_socket_events_in_order,
     release_memory,
     send_sockets_around_middleware,
     tune_gc,
@@ -173,3 +174,12 @@ async def test_the_running_app_sends_its_sockets_around_the_middleware_and_http_
     response = await user.http_client.get("/")
     assert response.status_code == 200
     assert "session=" in response.headers["set-cookie"]  # pages still go through the middleware
+
+
+async def test_a_sockets_events_are_handled_in_order_on_its_reader_without_a_task_each(user: User) -> None:
+    from nicegui import core
+
+    await user.open("/")  # main.py has set the app up
+    assert core.sio.async_handlers is False
+    handle_socket_events_in_order()
+    assert core.sio.async_handlers is False
