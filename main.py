@@ -13,6 +13,7 @@ from games.settings import Settings, SettingsError
 from ui.app import setup
 from ui.runtime import (
     MemoryReturner,
+    drop_unused_tab_storage,
     forget_tabs,
     handle_socket_events_in_order,
     let_go_of_page_request,
@@ -41,6 +42,7 @@ def main() -> None:
     # Collector pauses and memory after browsers leave: ui/runtime.py, measured in bench/load.
     app.on_startup(tune_gc)
     forget_tabs()
+    app.on_delete(drop_unused_tab_storage)
     app.on_connect(let_go_of_page_request)
     app.on_startup(send_sockets_around_middleware)
     handle_socket_events_in_order()

@@ -183,3 +183,31 @@ async def test_a_sockets_events_are_handled_in_order_on_its_reader_without_a_tas
     assert core.sio.async_handlers is False
     handle_socket_events_in_order()
     assert core.sio.async_handlers is False
+
+
+async def test_a_deleted_page_takes_its_empty_tab_storage_with_it(create_user: Callable[[], User]) -> None:
+    from nicegui import app
+
+    tabs = app.storage._tabs
+    gone, used, shared = create_user(), create_user(), create_user()
+    for user in (gone, used, shared):
+        await user.open("/")
+    clients = [user.client for user in (gone, used, shared)]
+    assert all(client is not None and client.tab_id in tabs for client in clients)
+    gone_page, used_page, shared_page = (client for client in clients if client is not None)
+    gone_tab, used_tab = gone_page.tab_id, used_page.tab_id
+    assert gone_tab
+    assert used_tab
+    tabs[used_tab]["kept"] = True  # something a page put there stays for NiceGUI's own pruning
+    gone_page.delete()
+    used_page.delete()
+    assert gone_tab not in tabs
+    assert tabs[used_tab] == {"kept": True}
+    # Another page of the same tab (a reload) still uses its storage: it stays.
+    shared_tab = shared_page.tab_id
+    assert shared_tab
+    await shared.open("/")
+    assert shared_page.id in Client.instances
+    shared_page.delete()
+    assert shared_tab in tabs
+    tabs.pop(used_tab, None)
