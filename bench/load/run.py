@@ -126,9 +126,12 @@ def fmt(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
+NOT_RUN = "not run (--only)"
+
+
 def lat(report: dict[str, Any]) -> str:
     if "failed" in report:
-        return "failed"
+        return "not run" if report["failed"] == NOT_RUN else "failed"
     latency = report["latency_ms"]
     return f"{fmt(latency['p50'], 1)} / {fmt(latency['p99'], 0)} / {fmt(latency['max'], 0)}"
 
@@ -203,7 +206,7 @@ def markdown(data: dict[str, Any]) -> str:
         (side, row["games"], row.get("instances", 1) if side == "nicegui" else 0): row[side]["failed"]
         for row in data["runs"]
         for side in ("nicegui", "websockets")
-        if "failed" in row[side]
+        if "failed" in row[side] and row[side]["failed"] != NOT_RUN
     }
     for (side, games, instances), failure in failures.items():
         where = f" ({instances} instances)" if instances > 1 else ""
@@ -365,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     json_path, md_path = RESULTS / f"{args.name}.json", RESULTS / f"{args.name}.md"
     started = time.monotonic()
     for games in (int(size) for size in args.sizes.split(",")):
-        skipped = {"failed": "not run (--only)", "games": games, "browsers": 3 * games}
+        skipped = {"failed": NOT_RUN, "games": games, "browsers": 3 * games}
         nice = {
             instances: run_one("loadgen.py", games, args, nicegui_extra(args, instances), kind=run_tag(args, instances))
             if args.only != "websockets"
