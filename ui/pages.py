@@ -332,6 +332,9 @@ class OnlineControls:
         button.set_visibility(visible)
 
     async def _act(self) -> None:
+        # What the click means follows the game as the server has it: a click on Resign that reaches
+        # the server after the game ended asks for a rematch (the button said so a moment later),
+        # and a game that is over can no longer be resigned.
         if self.rematch_time:
             await self.view.attempt(lambda: self.view.hub.rematch(self.view.live, self.view.identity))
         else:
