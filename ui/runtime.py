@@ -133,7 +133,7 @@ class SocketFastPath:
     Every page's websocket lives as long as the page, and FastAPI's stack (error and telemetry
     handlers, the body limit, the session cookie, NiceGUI's request tracking, gzip, exceptions,
     the exit stacks, the router, the mount) wraps it all that time: a suspended coroutine per
-    layer (about 7 KiB per open page, bench/load) and a call through every layer for every
+    layer (about 10 KiB per open page, bench/load) and a call through every layer for every
     message sent or received. None of them does anything for a websocket that NiceGUI's
     Socket.IO server reads: the page's session was read when its HTTP request built it.
     """
