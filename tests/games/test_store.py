@@ -65,22 +65,27 @@ async def test_delete_idle(store: Store) -> None:
     assert await store.load(new.id) == new
 
 
+async def started(path: Path) -> SQLiteStore:
+    """A SQLite store on ``path``, started (no other instance to hear from)."""
+    store = SQLiteStore(path)
+    await store.start(lambda _: None)
+    return store
+
+
 async def test_ping(store: Store) -> None:
     assert await store.ping()
 
 
 async def test_sqlite_keeps_games_across_reopening(tmp_path: Path) -> None:
     path = tmp_path / "games.db"
-    store = SQLiteStore(path)
-    await store.start(lambda _: None)
+    store = await started(path)
     game = record()
     await store.create(game)
     await store.save(game.changed(moves="4453"))
     await store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-    reopened = SQLiteStore(path)
-    await reopened.start(lambda _: None)
+    reopened = await started(path)
     loaded = await reopened.load(game.id)
     await reopened.close()
     assert loaded is not None
@@ -103,8 +108,7 @@ async def test_a_burst_of_moves_from_many_games_shares_commits(tmp_path: Path) -
 
 async def test_the_event_loop_runs_while_sqlite_waits_for_a_lock(tmp_path: Path) -> None:
     path = tmp_path / "games.db"
-    store = SQLiteStore(path)
-    await store.start(lambda _: None)
+    store = await started(path)
     game = record()
     await store.create(game)
     blocker = sqlite3.connect(path, check_same_thread=False)
@@ -136,8 +140,7 @@ async def test_a_closed_store_says_it_is_unavailable(tmp_path: Path) -> None:
 
 async def test_closing_finishes_the_writes_in_flight(tmp_path: Path) -> None:
     path = tmp_path / "games.db"
-    store = SQLiteStore(path)
-    await store.start(lambda _: None)
+    store = await started(path)
     games = [record() for _ in range(50)]
     for game in games:
         await store.create(game)
@@ -146,8 +149,7 @@ async def test_closing_finishes_the_writes_in_flight(tmp_path: Path) -> None:
     await asyncio.sleep(0)
     await store.close()
     assert all(await asyncio.gather(*writes))
-    reopened = SQLiteStore(path)
-    await reopened.start(lambda _: None)
+    reopened = await started(path)
     loaded = [await reopened.load(game.id) for game in games]
     await reopened.close()
     assert [game.moves if game else None for game in loaded] == ["4"] * 50
@@ -155,8 +157,7 @@ async def test_closing_finishes_the_writes_in_flight(tmp_path: Path) -> None:
 
 async def test_a_failing_write_takes_no_other_write_with_it(tmp_path: Path) -> None:
     path = tmp_path / "games.db"
-    store = SQLiteStore(path)
-    await store.start(lambda _: None)
+    store = await started(path)
     existing = record()
     await store.create(existing)
     # Alone in its transaction: the database's own error, and the store goes on.
