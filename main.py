@@ -11,6 +11,7 @@ from nicegui import app, background_tasks, ui
 
 from games.settings import Settings, SettingsError
 from ui.app import setup
+from ui.lean_io import speed_up_messages
 from ui.runtime import (
     MemoryReturner,
     drop_unused_tab_storage,
@@ -46,6 +47,8 @@ def main() -> None:
     app.on_connect(let_go_of_page_request)
     app.on_startup(send_sockets_around_middleware)
     handle_socket_events_in_order()
+    # Fewer asyncio tasks per message in NiceGUI, python-socketio and python-engineio (ui/lean_io.py).
+    speed_up_messages()
     app.on_startup(lambda: background_tasks.create(MemoryReturner().run(), name="return memory"))
     # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
     # found; this one lets the process end with status 0 instead of dying by the signal.

@@ -1,0 +1,284 @@
+"""Messages to and from a page without a task each: a real Socket.IO server on 127.0.0.1, counting its tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Coroutine, Generator, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import engineio.async_server
+import nicegui.client
+import nicegui.outbox
+import pytest
+import socketio
+import uvicorn
+import websockets
+from engineio.async_socket import AsyncSocket
+from nicegui import core, ui
+from nicegui.testing import User
+from socketio.async_manager import AsyncManager
+
+from tests.fixtures import free_port
+from ui import lean_io
+from ui.lean_io import LeanManager, LeanOutbox, LeanSocket, speed_up_messages, unchanged_upstream
+
+T = TypeVar("T")
+
+
+class TaskCounter:
+    """A task factory that counts the tasks a loop starts, by the name of their coroutine."""
+
+    def __init__(self) -> None:
+        self.started: Counter[str] = Counter()
+
+    def __call__(
+        self, loop: asyncio.AbstractEventLoop, coro: Generator[Any, None, T] | Coroutine[Any, Any, T], /, **kwargs: Any
+    ) -> asyncio.Task[T]:
+        self.started[getattr(coro, "__qualname__", repr(coro))] += 1
+        return asyncio.Task(coro, loop=loop, **kwargs)
+
+
+class SocketServer:
+    """A Socket.IO server as NiceGUI runs it (ASGI on uvicorn with wsproto), in a thread with a loop of its own."""
+
+    def __init__(self, *, lean: bool, ping: float = 25.0) -> None:
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            async_handlers=False,  # as handle_socket_events_in_order() sets it
+            client_manager=LeanManager() if lean else AsyncManager(),
+            ping_interval=ping,
+            ping_timeout=ping,
+            max_http_buffer_size=10_000,
+        )
+        self.port = free_port()
+        self.tasks = TaskCounter()
+        self.disconnects = 0
+        config = uvicorn.Config(
+            socketio.ASGIApp(self.sio), host="127.0.0.1", port=self.port, ws="wsproto", log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_task_factory(self.tasks)
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
+        self.sio.on("echo", self._echo)
+        self.sio.on("burst", self._burst)
+        self.sio.on("disconnect", self._disconnect)
+
+    async def _echo(self, sid: str, data: Any) -> None:
+        await self.sio.emit("echo", data, to=sid)
+
+    async def _burst(self, sid: str, count: int) -> None:
+        for number in range(count):
+            await self.sio.emit("burst", number, to=sid)
+
+    def _disconnect(self, sid: str, reason: str) -> None:
+        self.disconnects += 1
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> SocketServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:  # the server runs in its own thread: a short blocking wait
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def lean_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engineio.async_server.async_socket, "AsyncSocket", LeanSocket)
+
+
+@pytest.fixture
+def upstream_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(engineio.async_server.async_socket, "AsyncSocket", AsyncSocket)
+
+
+@contextmanager
+def serving(*, lean: bool, **kwargs: Any) -> Iterator[SocketServer]:
+    server = SocketServer(lean=lean, **kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lean_server(lean_socket: None) -> Iterator[SocketServer]:
+    with serving(lean=True) as server:
+        yield server
+
+
+@pytest.fixture
+def upstream_server(upstream_socket: None) -> Iterator[SocketServer]:
+    with serving(lean=False) as server:
+        yield server
+
+
+async def exchange(server: SocketServer, count: int) -> tuple[list[Any], Counter[str]]:
+    """Send ``count`` echo events one after another; the echoes and the tasks the server started meanwhile."""
+    client = socketio.AsyncClient()
+    echoes: asyncio.Queue[Any] = asyncio.Queue()
+    client.on("echo", echoes.put_nowait)
+    await client.connect(server.url, transports=["websocket"])
+    try:
+        await client.emit("echo", "warm-up")
+        assert await asyncio.wait_for(echoes.get(), 5) == "warm-up"
+        before = server.tasks.started.copy()
+        received = []
+        for number in range(count):
+            await client.emit("echo", {"n": number})
+            received.append(await asyncio.wait_for(echoes.get(), 5))
+        return received, server.tasks.started - before
+    finally:
+        await client.disconnect()
+
+
+async def test_a_message_each_way_starts_no_task_on_the_server(lean_server: SocketServer) -> None:
+    received, started = await exchange(lean_server, 200)
+    assert received == [{"n": number} for number in range(200)]
+    assert sum(started.values()) == 0, started
+
+
+async def test_upstream_starts_tasks_for_every_message_each_way(upstream_server: SocketServer) -> None:
+    # The same exchange without ui/lean_io.py: what the counter above would see without it.
+    received, started = await exchange(upstream_server, 200)
+    assert received == [{"n": number} for number in range(200)]
+    assert started["AsyncServer._send_eio_packet"] >= 200  # Socket.IO's emit: a task per recipient
+    assert started["Queue.get"] >= 200  # Engine.IO's writer: wait_for(queue.get()) per packet
+    assert started["AsyncSocket._websocket_handler.<locals>.websocket_wait"] >= 200  # the reader: a task per read
+
+
+async def test_a_burst_of_emits_arrives_complete_and_in_order(lean_server: SocketServer) -> None:
+    client = socketio.AsyncClient()
+    got: list[int] = []
+    done = asyncio.Event()
+
+    def burst(number: int) -> None:
+        got.append(number)
+        if number == 499:
+            done.set()
+
+    client.on("burst", burst)
+    await client.connect(lean_server.url, transports=["websocket"])
+    try:
+        await client.emit("burst", 500)
+        await asyncio.wait_for(done.wait(), 10)
+    finally:
+        await client.disconnect()
+    assert got == list(range(500))
+
+
+async def engine_io_socket(server: SocketServer) -> websockets.ClientConnection:
+    """A websocket speaking Engine.IO by hand, connected to the default namespace, that answers nothing."""
+    ws = await websockets.connect(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket")
+    opened = str(await ws.recv())
+    assert opened.startswith("0"), opened
+    await ws.send("40")
+    assert str(await ws.recv()).startswith("40")
+    return ws
+
+
+async def closed_within(ws: websockets.ClientConnection, seconds: float) -> list[str]:
+    """What the server sent until it closed the connection (fails if it did not within ``seconds``)."""
+    frames = []
+    async with asyncio.timeout(seconds):
+        try:
+            while True:
+                frames.append(str(await ws.recv()))
+        except websockets.ConnectionClosed:
+            return frames
+
+
+async def test_a_silent_client_is_dropped_after_the_ping_timeout(lean_socket: None) -> None:
+    with serving(lean=True, ping=0.3) as server:
+        ws = await engine_io_socket(server)
+        frames = await closed_within(ws, 5.0)  # a ping after 0.3 s, no pong, gone 0.3 s later
+        assert "2" in frames  # the ping it never answered
+        await asyncio.sleep(0.2)
+        assert server.disconnects == 1
+
+
+async def test_a_packet_over_the_size_limit_ends_the_connection(lean_server: SocketServer) -> None:
+    ws = await engine_io_socket(lean_server)
+    await ws.send("42" + json.dumps(["echo", "x" * 20_000]))  # max_http_buffer_size is 10,000
+    frames = await closed_within(ws, 5.0)
+    assert not any("xxxx" in frame for frame in frames)  # never handled
+    await asyncio.sleep(0.2)
+    assert lean_server.disconnects == 1
+
+
+async def test_the_running_app_uses_the_lean_outbox_manager_and_socket(user: User) -> None:
+    await user.open("/")  # main.py has set the app up
+    assert user.client is not None
+    assert type(user.client.outbox) is LeanOutbox
+    assert type(core.sio.manager) is LeanManager
+    assert engineio.async_server.async_socket.AsyncSocket is LeanSocket
+    assert all(unchanged_upstream().values())  # the versions in use are the ones ui/lean_io.py replaces
+
+
+async def test_a_page_sends_its_updates_without_a_task_per_update(user: User) -> None:
+    await user.open("/")
+    client = user.client
+    assert client is not None
+    loop = asyncio.get_running_loop()
+    counter = TaskCounter()
+    factory = loop.get_task_factory()
+    sent: list[str] = []
+    emit = client.outbox._emit
+
+    async def recorded(message: Any) -> None:
+        sent.append(message[1])
+        await emit(message)
+
+    client.outbox._emit = recorded  # type: ignore[method-assign]
+    loop.set_task_factory(counter)
+    try:
+        with client:
+            label = ui.label("0")
+        for number in range(1, 51):
+            before = len(sent)
+            label.text = str(number)
+            async with asyncio.timeout(5):
+                while len(sent) == before:  # until the outbox has sent it
+                    await asyncio.sleep(0.001)
+        await asyncio.sleep(1.2)  # and an idle second: upstream's outbox woke from its timer in it
+    finally:
+        loop.set_task_factory(factory)
+    assert sent.count("update") >= 50
+    assert counter.started["Event.wait"] == 0, counter.started  # upstream: one per wake-up (wait_for)
+
+
+def test_a_changed_upstream_is_left_alone_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whatever happens here is undone afterwards.
+    monkeypatch.setattr("nicegui.client.Outbox", nicegui.outbox.Outbox)
+    monkeypatch.setattr(core.sio, "manager", AsyncManager())
+    core.sio.manager.set_server(core.sio)
+    monkeypatch.setattr(engineio.async_server.async_socket, "AsyncSocket", AsyncSocket)
+    outbox_loop, _ = lean_io.REPLACED["outbox"]
+    monkeypatch.setitem(lean_io.REPLACED, "outbox", (outbox_loop, "0" * 16))
+
+    with caplog.at_level(logging.WARNING, logger="ui.lean_io"):
+        installed = speed_up_messages()
+
+    assert installed == ["manager", "socket"]
+    assert vars(nicegui.client)["Outbox"] is nicegui.outbox.Outbox
+    assert type(core.sio.manager) is LeanManager
+    assert engineio.async_server.async_socket.AsyncSocket is LeanSocket
+    assert "outbox: upstream changed" in caplog.text

@@ -1,0 +1,285 @@
+"""Fewer asyncio tasks per message to and from a page: NiceGUI's outbox, Socket.IO's emit, Engine.IO's socket.
+
+A move reaches three pages (two players and a spectator). Upstream, every message on its way
+out started tasks that did nothing but wait: the page's outbox woke through ``asyncio.wait_for``
+(a new task each time, and a timer that also woke every idle page once a second), Socket.IO's
+emit started a task per recipient and waited for them with ``asyncio.wait``, and Engine.IO's
+writer took each packet from its queue through another ``wait_for``; every message coming in
+went through a new task and a ``wait_for`` too. Measured in bench/load (``SUMMARY.md``), this is
+a large part of the server's time per move.
+
+The replacements below do the same work in the same order with the same timeouts, awaiting
+directly (``asyncio.timeout`` where upstream has a timeout). Each one replaces code of a known
+upstream version: :func:`speed_up_messages` checks the source of what it replaces and leaves a
+changed upstream alone, with a warning, rather than replace code it was not written against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import engineio.async_server
+import nicegui.client
+from engineio import exceptions as eio_exceptions
+from engineio import packet as eio_packet
+from engineio.async_socket import AsyncSocket
+from nicegui import core
+from nicegui.dependencies import JsComponent
+from nicegui.outbox import Deleted, Outbox
+from socketio import packet as sio_packet
+from socketio.async_manager import AsyncManager
+
+__all__ = ["REPLACED", "LeanManager", "LeanOutbox", "LeanSocket", "speed_up_messages"]
+
+log = logging.getLogger(__name__)
+
+
+class LeanOutbox(Outbox):
+    """NiceGUI's outbox, waiting for something to send without ``asyncio.wait_for``.
+
+    Upstream waits with a one-second timeout whose only use is to look at ``_should_stop``
+    again, but :meth:`Outbox.stop` sets the event it waits for, so the timeout only costs a task
+    per wake-up and a wake-up per idle page every second (1500 a second at 1500 pages).
+    """
+
+    async def loop(self) -> None:
+        """Send updates and messages to the client until stopped (upstream's loop, minus the timeout)."""
+        self._enqueue_event = asyncio.Event()
+        self._enqueue_event.set()
+
+        while not self._should_stop:
+            try:
+                if not self._enqueue_event.is_set():
+                    await self._enqueue_event.wait()
+                    continue  # look at _should_stop before sending
+
+                client = self.client
+                if not client or not client.has_socket_connection:
+                    await asyncio.sleep(0.1)
+                    continue
+
+                self._enqueue_event.clear()
+                await self._send_pending(client)
+            except asyncio.CancelledError:
+                break
+            except Exception as e:
+                core.app.handle_exception(e)
+                await asyncio.sleep(0.1)
+
+    async def _send_pending(self, client: nicegui.client.Client) -> None:
+        # Upstream's body of the loop, unchanged: element updates first (with any JavaScript
+        # components they need loaded before), then the messages, in the order they came.
+        coros = []
+        if self.updates:
+            data = {
+                element_id: None if isinstance(element, Deleted) else element._to_dict()
+                for element_id, element in self.updates.items()
+            }
+            js_components = [
+                component
+                for element in self.updates.values()
+                if not isinstance(element, Deleted)
+                and isinstance((component := element.component), JsComponent)
+                and component.name not in self._loaded_components
+            ]
+            if js_components:
+                coros.append(
+                    self._emit(
+                        (
+                            client.id,
+                            "load_js_components",
+                            {"components": [{"key": c.key, "tag": c.tag} for c in js_components]},
+                        )
+                    )
+                )
+                self._loaded_components.update(c.name for c in js_components)
+            coros.append(self._emit((client.id, "update", data)))
+            self.updates.clear()
+
+        if self.messages:
+            for message in self.messages:
+                coros.append(self._emit(message))
+            self.messages.clear()
+
+        for coro in coros:
+            try:
+                await coro
+            except Exception as e:
+                core.app.handle_exception(e)
+
+
+class LeanManager(AsyncManager):  # type: ignore[misc]  # python-socketio has no type hints
+    """Socket.IO's client manager, sending an emit's packets one after another instead of a task each.
+
+    Upstream starts a task per recipient and waits for all of them with ``asyncio.wait``; what
+    each does is put a packet on the recipient's Engine.IO queue, which does not wait. NiceGUI
+    emits to one page at a time (its room is the page's id). An emit with a callback (a distinct
+    packet per recipient) is left to upstream.
+    """
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Callable[..., Any] | None = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        if callback is not None:
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to, **kwargs)
+            return
+        room = to or room
+        if namespace not in self.rooms:
+            return
+        if isinstance(data, tuple):  # a tuple is several arguments, anything else one
+            data = list(data)
+        elif data is not None:
+            data = [data]
+        else:
+            data = []
+        if not isinstance(skip_sid, list):
+            skip_sid = [skip_sid]
+        pkt = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *data])
+        encoded = pkt.encode()
+        eio_pkts = [
+            eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])
+        ]
+        # The recipients first: a send can close a timed-out socket, which leaves its rooms.
+        for sid, eio_sid in list(self.get_participants(namespace, room)):
+            if sid in skip_sid:
+                continue
+            for p in eio_pkts:
+                try:
+                    await self.server._send_eio_packet(eio_sid, p)
+                except Exception:  # upstream's tasks fail alone too; the other recipients still get theirs
+                    log.exception("sending to %s failed", sid)
+
+
+class LeanSocket(AsyncSocket):  # type: ignore[misc]  # nor has python-engineio
+    """Engine.IO's socket, reading and writing its websocket without a task and ``wait_for`` per packet."""
+
+    async def poll(self) -> list[eio_packet.Packet]:
+        """Wait for packets to send to the client (upstream's, with ``asyncio.timeout``)."""
+        try:
+            async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                packets = [await self.queue.get()]
+            self.queue.task_done()
+        except (TimeoutError, asyncio.CancelledError):
+            raise eio_exceptions.QueueEmpty() from None
+        if packets == [None]:
+            return []
+        while True:
+            try:
+                pkt = self.queue.get_nowait()
+                self.queue.task_done()
+                if pkt is None:
+                    self.queue.put_nowait(None)
+                    break
+                packets.append(pkt)
+            except asyncio.QueueEmpty:
+                break
+        return packets
+
+    async def _websocket_handler(self, ws: Any) -> None:
+        """Upstream's handler; the read loop awaits each message in place instead of in a new task."""
+        if self.connected:  # type: ignore[has-type]  # a polling connection upgrading: upstream's handshake, unchanged
+            await super()._websocket_handler(ws)
+            return
+        self.connected = True
+        self.upgraded = True
+        writer_task = asyncio.ensure_future(self._write(ws))
+        self.server.logger.info("%s: Upgrade to websocket successful", self.sid)
+        await self._read(ws)
+        await self.queue.put(None)  # unlock the writer task so it can exit
+        await writer_task
+        await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
+
+    async def _write(self, ws: Any) -> None:
+        while True:
+            try:
+                packets = await self.poll()
+            except eio_exceptions.QueueEmpty:
+                break
+            if not packets:  # the connection is closing
+                break
+            try:
+                for pkt in packets:
+                    await ws.send(pkt.encode())
+            except Exception:
+                break
+        await ws.close()
+
+    async def _read(self, ws: Any) -> None:
+        limit = self.server.max_http_buffer_size
+        while True:
+            try:
+                async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                    p = await ws.wait()
+            except (Exception, asyncio.CancelledError):  # upstream: a timeout, a closed socket or cancellation ends it
+                break
+            if p is None:  # connection closed by client
+                break
+            if len(p) > limit:
+                break  # upstream raises 'packet is too large' in the reading task, which ends the loop
+            try:
+                await self.receive(eio_packet.Packet(encoded_packet=p))
+            except eio_exceptions.UnknownPacketError:
+                pass
+            except eio_exceptions.SocketIsClosedError:
+                self.server.logger.info("Receive error -- socket is closed")
+                break
+            except Exception:
+                self.server.logger.exception("Unknown receive error")
+
+
+def _fingerprint(function: Callable[..., Any]) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+
+
+REPLACED: dict[str, tuple[Callable[..., Any], str]] = {
+    # What each class above replaces, and the source it was written against
+    # (nicegui 3.18.0, python-socketio 5.18.1, python-engineio 4.15.1).
+    "outbox": (Outbox.loop, "efb7d8934c322314"),
+    "manager": (AsyncManager.emit, "01ccd5b82b4f955e"),
+    "socket poll": (AsyncSocket.poll, "826f58a9f3606db2"),
+    "socket handler": (AsyncSocket._websocket_handler, "27f120df4d717a24"),
+}
+
+
+def unchanged_upstream() -> dict[str, bool]:
+    """For each replaced piece of upstream code, whether it is still the source this module was written against."""
+    return {name: _fingerprint(function) == expected for name, (function, expected) in REPLACED.items()}
+
+
+def speed_up_messages() -> list[str]:
+    """Install the lean outbox, manager and socket where upstream is the code they were written against.
+
+    Call it before the server accepts connections (a page built earlier keeps NiceGUI's outbox,
+    a socket connected earlier Engine.IO's socket). Returns what was installed.
+    """
+    same = unchanged_upstream()
+    installed = []
+    if same["outbox"]:
+        nicegui.client.Outbox = LeanOutbox  # type: ignore[attr-defined]
+        installed.append("outbox")
+    if same["manager"] and type(core.sio.manager) is AsyncManager:
+        manager = LeanManager()
+        manager.set_server(core.sio)
+        core.sio.manager = manager
+        core.sio.manager_initialized = False
+        installed.append("manager")
+    if same["socket poll"] and same["socket handler"]:
+        engineio.async_server.async_socket.AsyncSocket = LeanSocket
+        installed.append("socket")
+    for name, ok in same.items():
+        if not ok:
+            log.warning("%s: upstream changed since ui/lean_io.py was written; keeping upstream's", name)
+    return installed
