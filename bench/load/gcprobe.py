@@ -18,7 +18,8 @@ Environment (all optional):
 - ``PROBE_MEMORY``: a JSON file; on SIGUSR2 the probe writes what the heap holds: tracemalloc's
   top sites against the first SIGUSR2's snapshot (with ``PROBE_TRACEMALLOC=1``; with
   ``PROBE_TRACEMALLOC_FRAMES=N`` also the N callers of each), object counts
-  by type, NiceGUI clients and elements per client.
+  by type, NiceGUI clients and elements per client, the small-object allocator's arenas and how
+  much of them live objects use, and (once few are left) the objects new since the first report.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import os
 import runpy
 import signal
 import sys
+import tempfile
 import threading
 import time
 import tracemalloc
@@ -100,9 +102,60 @@ _baseline: tracemalloc.Snapshot | None = None
 _baseline_types: Counter[str] | None = None
 
 
+_baseline_ids: set[int] | None = None
+
+
+def _describe_new(baseline: set[int]) -> dict[str, int]:
+    """The objects the collector tracks that were not there at the first report, by type, with examples."""
+    described: Counter[str] = Counter()
+    new = [o for o in gc.get_objects() if id(o) not in baseline]
+    if len(new) > 20_000:  # a crowd still connected: too many to be worth describing
+        return {"(too many to describe)": len(new)}
+    samples: dict[str, list[str]] = {}
+    for o in new:
+        what = type(o).__name__
+        if callable(o) and hasattr(o, "__qualname__"):
+            what += f" {getattr(o, '__module__', None)}.{o.__qualname__}"
+        described[what] += 1
+        if len(kept := samples.setdefault(what, [])) < 3:
+            try:
+                kept.append(repr(o)[:160])
+            except Exception as exc:  # a repr may fail on a half-torn object
+                kept.append(f"<repr failed: {exc}>")
+    del new
+    return {f"{what} e.g. {samples[what]}": count for what, count in described.most_common(30)}
+
+
+def _pymalloc_stats() -> dict[str, int]:
+    """Python's small-object allocator: arenas held, and how much of them live objects use."""
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)
+        sys.stderr.flush()
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()  # writes to the C stderr
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode()
+    wanted = {
+        "# arenas allocated current": "arenas",
+        "# arenas highwater mark": "arenas_peak",
+        "# bytes in allocated blocks": "allocated_bytes",
+        "# bytes in available blocks": "available_bytes",
+    }
+    stats = {}
+    for line in text.splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() in wanted:
+            stats[wanted[name.strip()]] = int(value.strip().replace(",", ""))
+    return stats
+
+
 def _memory_report(path: Path) -> None:
     """On SIGUSR2: what the heap holds now, against the first call (taken before the browsers came)."""
-    global _baseline, _baseline_types
+    global _baseline, _baseline_types, _baseline_ids
     from nicegui import Client
 
     gc.collect()
@@ -120,6 +173,11 @@ def _memory_report(path: Path) -> None:
         "elements_by_tag": dict(tags.most_common(25)),
         "gc_objects": sum(types.values()),
     }
+    data["pymalloc"] = _pymalloc_stats()
+    if _baseline_ids is None:
+        _baseline_ids = {id(o) for o in gc.get_objects()}
+    else:
+        data["new_since_first"] = _describe_new(_baseline_ids)
     if _baseline_types is not None:
         diff = types - _baseline_types
         data["new_objects_by_type"] = dict(diff.most_common(30))
