@@ -129,12 +129,14 @@ def upstream_server(upstream_socket: None) -> Iterator[SocketServer]:
         yield server
 
 
-async def exchange(server: SocketServer, count: int) -> tuple[list[Any], Counter[str]]:
+async def exchange(
+    server: SocketServer, count: int, transports: tuple[str, ...] = ("websocket",)
+) -> tuple[list[Any], Counter[str]]:
     """Send ``count`` echo events one after another; the echoes and the tasks the server started meanwhile."""
     client = socketio.AsyncClient()
     echoes: asyncio.Queue[Any] = asyncio.Queue()
     client.on("echo", echoes.put_nowait)
-    await client.connect(server.url, transports=["websocket"])
+    await client.connect(server.url, transports=list(transports))
     try:
         await client.emit("echo", "warm-up")
         assert await asyncio.wait_for(echoes.get(), 5) == "warm-up"
@@ -152,6 +154,15 @@ async def test_a_message_each_way_starts_no_task_on_the_server(lean_server: Sock
     received, started = await exchange(lean_server, 200)
     assert received == [{"n": number} for number in range(200)]
     assert sum(started.values()) == 0, started
+
+
+@pytest.mark.parametrize("transports", [("polling",), ("polling", "websocket")], ids=["polling", "upgrade"])
+async def test_long_polling_and_the_upgrade_to_a_websocket_still_work(
+    lean_server: SocketServer, transports: tuple[str, ...]
+) -> None:
+    # A page that cannot open a websocket at once polls first (NiceGUI falls back to it).
+    received, _ = await exchange(lean_server, 50, transports)
+    assert received == [{"n": number} for number in range(50)]
 
 
 async def test_upstream_starts_tasks_for_every_message_each_way(upstream_server: SocketServer) -> None:
