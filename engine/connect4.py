@@ -38,6 +38,7 @@ __all__ = [
 
 COLUMNS = 7
 ROWS = 6
+_DIGITS = "1234567"  # solver notation: the column, from 1
 # One spare bit on top of each column keeps shifted lines from wrapping into the next column.
 _STRIDE = ROWS + 1
 _DIRECTIONS = (1, _STRIDE, _STRIDE - 1, _STRIDE + 1)  # vertical, horizontal, both diagonals
@@ -186,6 +187,7 @@ class Connect4:
         self._discs: dict[Player, int] = {Player.RED: 0, Player.YELLOW: 0}
         self._heights = [0] * COLUMNS
         self._moves: list[Move] = []
+        self._notation = ""  # the moves in solver notation, kept as they are played (moves_str)
         self._outcome: Outcome | None = None
 
     # -- state -----------------------------------------------------------------------------
@@ -263,6 +265,7 @@ class Connect4:
         self._heights[column] = row + 1
         self._discs[mover] |= _bit(column, row)
         self._moves.append(Move(mover, column, row))
+        self._notation += _DIGITS[column]
         if _has_four(self._discs[mover]):
             self._outcome = Outcome(Termination.WIN, mover, _lines_through(self._discs[mover], column, row))
         elif len(self._moves) == COLUMNS * ROWS:
@@ -274,6 +277,7 @@ class Connect4:
         if not self._moves:
             raise NothingToUndoError
         move = self._moves.pop()
+        self._notation = self._notation[:-1]
         self._heights[move.column] -= 1
         self._discs[move.player] &= ~_bit(move.column, move.row)
         self._outcome = None
@@ -285,6 +289,7 @@ class Connect4:
         other._discs = dict(self._discs)
         other._heights = list(self._heights)
         other._moves = list(self._moves)
+        other._notation = self._notation
         other._outcome = self._outcome  # frozen: shared safely
         return other
 
@@ -305,7 +310,7 @@ class Connect4:
 
     def moves_str(self) -> str:
         """The moves in solver notation, the inverse of :meth:`from_moves`."""
-        return "".join(str(move.column + 1) for move in self._moves)
+        return self._notation
 
     def __repr__(self) -> str:
         return f"Connect4.from_moves({self.moves_str()!r})"

@@ -147,8 +147,7 @@ class LeanManager(AsyncManager):  # type: ignore[misc]  # python-socketio has no
             data = []
         if not isinstance(skip_sid, list):
             skip_sid = [skip_sid]
-        pkt = self.server.packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *data])
-        encoded = pkt.encode()
+        encoded = self._encode(event, data, namespace)
         eio_pkts = [
             eio_packet.Packet(eio_packet.MESSAGE, p) for p in (encoded if isinstance(encoded, list) else [encoded])
         ]
@@ -161,6 +160,78 @@ class LeanManager(AsyncManager):  # type: ignore[misc]  # python-socketio has no
                     await self.server._send_eio_packet(eio_sid, p)
                 except Exception:  # upstream's tasks fail alone too; the other recipients still get theirs
                     log.exception("sending to %s failed", sid)
+
+    encode_directly = True
+    """Write an event's packet without building a :class:`socketio.packet.Packet` (see :meth:`_encode`)."""
+
+    def _encode(self, event: str, data: list[Any], namespace: str) -> str | list[Any]:
+        """The Socket.IO packet of an event, as ``Packet(EVENT, ...).encode()`` writes it.
+
+        Upstream's packet first walks the whole payload looking for bytes (to send them as
+        attachments), then encodes it as JSON. NiceGUI's updates are dictionaries of every changed
+        element, so the walk costs as much as the encoding. JSON has no bytes: encoding first and
+        taking upstream's way only when JSON refuses the payload (bytes, or anything else it cannot
+        hold) writes the same packet, or raises the same error.
+        """
+        packet_class = self.server.packet_class
+        if self.encode_directly and packet_class is sio_packet.Packet:
+            try:
+                body: str = packet_class.json.dumps([event, *data], separators=(",", ":"))
+            except TypeError:
+                pass
+            else:
+                prefix = str(sio_packet.EVENT) if namespace in (None, "/") else f"{sio_packet.EVENT}{namespace},"
+                return prefix + body
+        encoded: str | list[Any] = packet_class(sio_packet.EVENT, namespace=namespace, data=[event, *data]).encode()
+        return encoded
+
+
+class _Deadline:
+    """Upstream's timeout on each wait for a packet, kept as a deadline that one timer looks at.
+
+    ``asyncio.timeout`` (or ``wait_for``) around every wait schedules a timer and cancels it again
+    for every packet read or written: two heap operations per packet, thousands a second at 1500
+    pages. A packet comes at least once per heartbeat, so this timer wakes about once per
+    ``seconds`` and only looks: it cancels the task if the current wait has lasted ``seconds``,
+    and otherwise sets itself for when the current (or next) wait would.
+    """
+
+    __slots__ = ("_handle", "_loop", "_task", "expired", "seconds", "since", "waiting")
+
+    def __init__(self, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None, "a deadline belongs to a task"
+        self._task = task
+        self.seconds = seconds
+        self.since = self._loop.time()
+        self.waiting = False
+        self.expired = False
+        self._handle: asyncio.TimerHandle | None = self._loop.call_at(self.since + seconds, self._check)
+
+    def start(self) -> None:
+        """A wait begins now (the caller sets ``waiting`` back to False when it ends)."""
+        self.since = self._loop.time()
+        self.waiting = True
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        if self.waiting and now - self.since >= self.seconds:
+            self._handle = None
+            self.expired = True
+            self._task.cancel()
+            return
+        self._handle = self._loop.call_at((self.since if self.waiting else now) + self.seconds, self._check)
+
+    def uncancel(self) -> None:
+        """After the wait ended in a cancellation: take back this deadline's own (not anyone else's)."""
+        if self.expired:
+            self._task.uncancel()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 class LeanSocket(AsyncSocket):  # type: ignore[misc]  # nor has python-engineio
@@ -203,28 +274,64 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]  # nor has python-engineio
         await self.close(wait=False, abort=True, reason=self.server.reason.TRANSPORT_CLOSE)
 
     async def _write(self, ws: Any) -> None:
-        while True:
-            try:
-                packets = await self.poll()
-            except eio_exceptions.QueueEmpty:
-                break
-            if not packets:  # the connection is closing
-                break
-            try:
-                for pkt in packets:
-                    await ws.send(pkt.encode())
-            except Exception:
-                break
+        deadline = _Deadline(self.server.ping_interval + self.server.ping_timeout)
+        try:
+            while True:
+                packets = await self._next_packets(deadline)
+                if not packets:  # the connection is closing, or nothing came in time
+                    break
+                try:
+                    for pkt in packets:
+                        await ws.send(pkt.encode())
+                except Exception:
+                    break
+        finally:
+            deadline.close()
         await ws.close()
+
+    async def _next_packets(self, deadline: _Deadline) -> list[eio_packet.Packet]:
+        """:meth:`poll` for the websocket's writer, under ``deadline`` instead of a timeout per wait ([] for none)."""
+        deadline.start()
+        try:
+            first = await self.queue.get()
+        except asyncio.CancelledError:  # upstream's poll: a timeout or a cancellation ends the writer
+            deadline.uncancel()
+            return []
+        finally:
+            deadline.waiting = False
+        self.queue.task_done()
+        if first is None:
+            return []
+        packets = [first]
+        while not self.queue.empty():
+            pkt = self.queue.get_nowait()
+            self.queue.task_done()
+            if pkt is None:
+                self.queue.put_nowait(None)
+                break
+            packets.append(pkt)
+        return packets
 
     async def _read(self, ws: Any) -> None:
         limit = self.server.max_http_buffer_size
+        deadline = _Deadline(self.server.ping_interval + self.server.ping_timeout)
+        try:
+            await self._read_until_closed(ws, deadline, limit)
+        finally:
+            deadline.close()
+
+    async def _read_until_closed(self, ws: Any, deadline: _Deadline, limit: int) -> None:
         while True:
+            deadline.start()
             try:
-                async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
-                    p = await ws.wait()
-            except (Exception, asyncio.CancelledError):  # upstream: a timeout, a closed socket or cancellation ends it
+                p = await ws.wait()
+            except asyncio.CancelledError:  # upstream: a timeout or a cancellation ends it
+                deadline.uncancel()
                 break
+            except Exception:  # a closed socket
+                break
+            finally:
+                deadline.waiting = False
             if p is None:  # connection closed by client
                 break
             if len(p) > limit:
@@ -251,6 +358,7 @@ REPLACED: dict[str, tuple[Callable[..., Any], str]] = {
     "manager": (AsyncManager.emit, "01ccd5b82b4f955e"),
     "socket poll": (AsyncSocket.poll, "826f58a9f3606db2"),
     "socket handler": (AsyncSocket._websocket_handler, "27f120df4d717a24"),
+    "packet encode": (sio_packet.Packet.encode, "513c45be75181da2"),
 }
 
 
@@ -270,6 +378,8 @@ def speed_up_messages() -> list[str]:
     if same["outbox"]:
         nicegui.client.Outbox = LeanOutbox  # type: ignore[attr-defined]
         installed.append("outbox")
+    # The manager writes an event's packet itself only as the Socket.IO it was written against does.
+    LeanManager.encode_directly = same["packet encode"]
     if same["manager"] and type(core.sio.manager) is AsyncManager:
         manager = LeanManager()
         manager.set_server(core.sio)

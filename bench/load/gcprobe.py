@@ -25,6 +25,8 @@ Environment (all optional):
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import json
 import os
@@ -153,6 +155,48 @@ def _pymalloc_stats() -> dict[str, int]:
     return stats
 
 
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            *("arena", "ordblks", "smblks", "hblks", "hblkhd"),
+            *("usmblks", "fsmblks", "uordblks", "fordblks", "keepcost"),
+        )
+    ]
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _c_heap_stats() -> dict[str, int]:
+    """glibc's heap (where objects over 512 bytes go, and every object with PYTHONMALLOC=malloc).
+
+    ``in_use``/``free`` are bytes in the heap's chunks; RSS is read before and after
+    ``malloc_trim(0)``, which hands back the free pages (what the app's MemoryReturner does).
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        mallinfo2 = libc.mallinfo2
+    except (OSError, AttributeError, TypeError):
+        return {}
+    mallinfo2.restype = _MallInfo2
+    info = mallinfo2()
+    before = _rss_kib()
+    libc.malloc_trim(ctypes.c_size_t(0))
+    return {
+        "heap_bytes": info.arena,
+        "mmapped_bytes": info.hblkhd,
+        "in_use_bytes": info.uordblks,
+        "free_bytes": info.fordblks,
+        "rss_kib_before_trim": before,
+        "rss_kib_after_trim": _rss_kib(),
+    }
+
+
 def _memory_report(path: Path) -> None:
     """On SIGUSR2: what the heap holds now, against the first call (taken before the browsers came)."""
     global _baseline, _baseline_types, _baseline_ids
@@ -174,6 +218,7 @@ def _memory_report(path: Path) -> None:
         "gc_objects": sum(types.values()),
     }
     data["pymalloc"] = _pymalloc_stats()
+    data["c_heap"] = _c_heap_stats()
     if _baseline_ids is None:
         _baseline_ids = {id(o) for o in gc.get_objects()}
     else:

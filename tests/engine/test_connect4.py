@@ -261,10 +261,12 @@ def test_random_legal_games(choices: list[int]) -> None:
     assert players == [PLAYER1 if i % 2 == 0 else PLAYER2 for i in range(len(players))]
     assert game.is_over == (game.winner is not None or len(game.moves) == COLUMNS * ROWS)
     assert Connect4.from_moves(game.moves_str()) == game
-    # Undo all the way back leaves the empty board.
+    # Undo all the way back leaves the empty board; the notation follows every step.
     while game.moves:
         game.undo()
+        assert game.moves_str() == "".join(str(move.column + 1) for move in game.moves)
     assert game == Connect4()
+    assert game.moves_str() == ""
 
 
 @settings(max_examples=200, deadline=None)

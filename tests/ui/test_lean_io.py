@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -44,6 +45,18 @@ class TaskCounter:
         return asyncio.Task(coro, loop=loop, **kwargs)
 
 
+PAYLOADS: list[Any] = [
+    {"update": {"5": {"props": {"innerHTML": "<span>é</span>"}, "classes": ["a"]}}, "_id": 7},
+    "text",
+    ("two", {"arguments": [1, 2.5, None, True]}),
+    b"\x00\x01 binary",
+    {"nested": [b"\xff", {"deeper": bytearray(b"\x00")}]},
+    None,
+    [1, "two"],
+]
+"""What the servers below emit for ``payloads``: JSON, several arguments, bytes (sent as attachments), nothing."""
+
+
 class SocketServer:
     """A Socket.IO server as NiceGUI runs it (ASGI on uvicorn with wsproto), in a thread with a loop of its own."""
 
@@ -66,8 +79,18 @@ class SocketServer:
         self.loop = asyncio.new_event_loop()
         self.loop.set_task_factory(self.tasks)
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self.server.serve(),), daemon=True)
+        self.timers = 0
+        call_at = self.loop.call_at
+
+        def counted_call_at(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+            self.timers += 1
+            return call_at(*args, **kwargs)
+
+        self.loop.call_at = counted_call_at  # type: ignore[method-assign]  # every timer goes through it
         self.sio.on("echo", self._echo)
         self.sio.on("burst", self._burst)
+        self.sio.on("payloads", functools.partial(self._payloads, namespace="/"))
+        self.sio.on("payloads", functools.partial(self._payloads, namespace="/chat"), namespace="/chat")
         self.sio.on("disconnect", self._disconnect)
 
     async def _echo(self, sid: str, data: Any) -> None:
@@ -76,6 +99,10 @@ class SocketServer:
     async def _burst(self, sid: str, count: int) -> None:
         for number in range(count):
             await self.sio.emit("burst", number, to=sid)
+
+    async def _payloads(self, sid: str, *, namespace: str) -> None:
+        for payload in PAYLOADS:
+            await self.sio.emit("payload", payload, to=sid, namespace=namespace)
 
     def _disconnect(self, sid: str, reason: str) -> None:
         self.disconnects += 1
@@ -295,3 +322,96 @@ def test_a_changed_upstream_is_left_alone_with_a_warning(
     assert type(core.sio.manager) is LeanManager
     assert engineio.async_server.async_socket.AsyncSocket is LeanSocket
     assert "outbox: upstream changed" in caplog.text
+
+
+async def raw_frames(server: SocketServer, namespace: str) -> list[str | bytes]:
+    """Every frame the server sends for ``payloads`` in ``namespace``, as an Engine.IO socket reads them."""
+    ws = await engine_io_socket(server)
+    try:
+        prefix = "" if namespace == "/" else f"{namespace},"
+        if prefix:
+            await ws.send(f"40{prefix}")
+            assert str(await ws.recv()).startswith(f"40{prefix}")
+        await ws.send(f'42{prefix}["payloads"]')
+        frames: list[str | bytes] = []
+        async with asyncio.timeout(5):
+            # Three payloads carry bytes: two attachments, and one more, after their packets.
+            while len(frames) < len(PAYLOADS) + 3:
+                frame = await ws.recv()
+                if frame != "2":  # a heartbeat may come in between
+                    frames.append(frame)
+        return frames
+    finally:
+        await ws.close()
+
+
+@pytest.mark.parametrize("namespace", ["/", "/chat"])
+async def test_an_emit_writes_the_very_packets_upstream_writes(
+    namespace: str, lean_socket: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    walked: list[Any] = []  # the events whose payload was searched for bytes
+    walk = socketio.packet.Packet.data_is_binary.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type, data: Any) -> bool:
+        if isinstance(data, list) and data[:1] == ["payload"]:
+            walked.append(data[1:])
+        return bool(walk(cls, data))
+
+    monkeypatch.setattr(socketio.packet.Packet, "data_is_binary", classmethod(counted))
+    with serving(lean=False) as upstream:
+        expected = await raw_frames(upstream, namespace)
+    assert len(walked) == len(PAYLOADS)
+    walked.clear()
+    with serving(lean=True) as lean:
+        got = await raw_frames(lean, namespace)
+    assert got == expected
+    assert expected[0] == ("42" if namespace == "/" else f"42{namespace},") + json.dumps(
+        ["payload", PAYLOADS[0]], separators=(",", ":"), ensure_ascii=False
+    )
+    assert b"\x00\x01 binary" in expected  # attachments, as binary frames
+    assert b"\xff" in expected
+    # The lean manager searched only what JSON refused: the two payloads with bytes.
+    assert walked == [[PAYLOADS[3]], [PAYLOADS[4]]]
+
+
+async def test_reading_and_writing_set_no_timer_per_message(lean_server: SocketServer) -> None:
+    before = lean_server.timers
+    received, _ = await exchange(lean_server, 200)
+    assert received == [{"n": number} for number in range(200)]
+    assert lean_server.timers - before < 20, lean_server.timers - before  # a timeout per read and write: >= 400
+
+
+async def test_upstream_sets_timers_for_every_message(upstream_server: SocketServer) -> None:
+    before = upstream_server.timers
+    await exchange(upstream_server, 200)
+    assert upstream_server.timers - before >= 400  # wait_for around each read and each write
+
+
+async def test_a_deadline_cancels_a_wait_that_lasts_too_long_and_only_that() -> None:
+    loop = asyncio.get_running_loop()
+
+    async def waits(pauses: list[float]) -> tuple[int, bool, int]:
+        deadline = lean_io._Deadline(0.3)
+        done = 0
+        try:
+            for pause in pauses:
+                deadline.start()
+                try:
+                    await asyncio.sleep(pause)
+                except asyncio.CancelledError:
+                    deadline.uncancel()
+                    break
+                finally:
+                    deadline.waiting = False
+                await asyncio.sleep(0.2)  # work between waits does not count
+                done += 1
+        finally:
+            deadline.close()
+        task = asyncio.current_task()
+        assert task is not None
+        return done, deadline.expired, task.cancelling()
+
+    started = loop.time()
+    assert await asyncio.create_task(waits([0.1, 0.2, 0.25, 0.1])) == (4, False, 0)
+    assert await asyncio.create_task(waits([0.1, 0.2, 5.0, 0.1])) == (2, True, 0)
+    assert loop.time() - started < 3  # the long wait ended at its deadline, not after its 5 s
