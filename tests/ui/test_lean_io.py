@@ -86,7 +86,7 @@ class SocketServer:
             self.timers += 1
             return call_at(*args, **kwargs)
 
-        self.loop.call_at = counted_call_at  # type: ignore[method-assign]  # every timer goes through it
+        self.loop.call_at = counted_call_at  # type: ignore[method-assign,assignment]  # every timer goes through it
         self.sio.on("echo", self._echo)
         self.sio.on("burst", self._burst)
         self.sio.on("payloads", functools.partial(self._payloads, namespace="/"))
@@ -350,7 +350,7 @@ async def test_an_emit_writes_the_very_packets_upstream_writes(
     namespace: str, lean_socket: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     walked: list[Any] = []  # the events whose payload was searched for bytes
-    walk = socketio.packet.Packet.data_is_binary.__func__  # type: ignore[attr-defined]
+    walk = socketio.packet.Packet.data_is_binary.__func__
 
     def counted(cls: type, data: Any) -> bool:
         if isinstance(data, list) and data[:1] == ["payload"]:
