@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -47,7 +48,19 @@ _COLUMNS = (
 )
 
 _Job = Callable[[sqlite3.Connection], Any]
+_Settled = tuple["asyncio.Future[Any]", Any, BaseException | None]
 _STOP = object()
+
+
+def _settle(settled: list[_Settled]) -> None:
+    """In the event loop: hand each caller its job's result (a caller that gave up is skipped)."""
+    for future, value, error in settled:
+        if future.cancelled():
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)
 
 
 def _row(record: GameRecord) -> tuple[Any, ...]:
@@ -115,7 +128,7 @@ class SQLiteStore(Store):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self._jobs: queue.SimpleQueue[tuple[_Job, Future[Any]] | object] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[tuple[_Job, asyncio.Future[Any]] | object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self.commits = 0
         """How many transactions were committed (one per batch of jobs)."""
@@ -156,7 +169,7 @@ class SQLiteStore(Store):
                     batch.append(self._jobs.get_nowait())
                 except queue.Empty:
                     break
-            jobs: list[tuple[_Job, Future[Any]]] = []
+            jobs: list[tuple[_Job, asyncio.Future[Any]]] = []
             for item in batch:
                 if item is _STOP:
                     stopping = True
@@ -166,8 +179,8 @@ class SQLiteStore(Store):
                 self._run_batch(db, jobs)
         db.close()
 
-    def _run_batch(self, db: sqlite3.Connection, jobs: list[tuple[_Job, Future[Any]]]) -> None:
-        results: list[tuple[Future[Any], Any, BaseException | None]] = []
+    def _run_batch(self, db: sqlite3.Connection, jobs: list[tuple[_Job, asyncio.Future[Any]]]) -> None:
+        results: list[_Settled] = []
         # A failing job (a constraint, say) must not take the others' writes with it: in a batch,
         # each job runs in a savepoint of its own. A job alone needs none (three statements fewer
         # for the writer, which under load runs once per move): its failure rolls back only itself.
@@ -191,22 +204,22 @@ class SQLiteStore(Store):
             log.exception("SQLite transaction failed")
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            for _, future in jobs:
-                future.set_exception(StoreUnavailableError())
+            results = [(future, None, StoreUnavailableError()) for _, future in jobs]
             del exc
-            return
-        for future, value, error in results:
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(value)
+        # One wake-up of each caller's event loop for the whole batch, not one per job.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
+        for settled in results:
+            by_loop.setdefault(settled[0].get_loop(), []).append(settled)
+        for loop, settled_here in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle, settled_here)
 
     async def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
         if self._thread is None:
             raise StoreUnavailableError
-        future: Future[T] = Future()
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._jobs.put((job, future))
-        return await asyncio.wrap_future(future)
+        return await future
 
     # -- the Store interface -----------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,6 +105,31 @@ async def test_a_burst_of_moves_from_many_games_shares_commits(tmp_path: Path) -
     await hub.close()
     assert all(live.record.moves == "4" for live in games)
     assert commits < 50, f"{commits} commits for 100 moves"
+
+
+async def test_a_batch_wakes_the_event_loop_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SQLiteStore(tmp_path / "games.db")
+    hub = GameHub(store)
+    await hub.start()
+    games = [await hub.create(Mode.LOCAL, f"player{i}") for i in range(100)]
+    loop = asyncio.get_running_loop()
+    wakeups = 0
+    call_soon_threadsafe = loop.call_soon_threadsafe
+
+    def counted(*args: Any, **kwargs: Any) -> asyncio.Handle:
+        nonlocal wakeups
+        wakeups += 1
+        return call_soon_threadsafe(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
+    commits_before = store.commits
+    await asyncio.gather(*(hub.play(live, live.record.red or "", 3) for live in games))
+    commits = store.commits - commits_before
+    monkeypatch.undo()
+    await hub.close()
+    assert all(live.record.moves == "4" for live in games)
+    # The writer thread hands a whole transaction's results back at once (per job: 100 wake-ups).
+    assert wakeups == commits < 50
 
 
 async def test_the_event_loop_runs_while_sqlite_waits_for_a_lock(tmp_path: Path) -> None:
