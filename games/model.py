@@ -46,11 +46,16 @@ class Role(enum.StrEnum):
     @property
     def players(self) -> tuple[Player, ...]:
         """The sides this role may move for."""
-        if self is Role.BOTH:
-            return (Player.RED, Player.YELLOW)
-        if self is Role.SPECTATOR:
-            return ()
-        return (Player(self.value),)
+        return _ROLE_PLAYERS[self]
+
+
+_ROLE_PLAYERS = {
+    Role.RED: (Player.RED,),
+    Role.YELLOW: (Player.YELLOW,),
+    Role.BOTH: (Player.RED, Player.YELLOW),
+    Role.SPECTATOR: (),
+}
+"""The sides each role may move for (looked up on every status line and click)."""
 
 
 @dataclass(frozen=True)

@@ -73,14 +73,26 @@ def last_move_class(row: int, column: int) -> str:
     return f"c4-last-{row + 1}-{column + 1}"
 
 
+_RECENT_COLUMNS: dict[tuple[str, int, int | None], str] = {}
+_RECENT_LIMIT = 256
+
+
 def _column_of(board: Connect4, column: int, drop: int | None = None) -> str:
-    outcome = board.outcome
-    return column_html(
-        column,
-        tuple(board.cell(row, column) for row in range(ROWS)),
-        winning=frozenset(row for row, c in outcome.cells if c == column) if outcome else frozenset(),
-        drop=drop,
-    )
+    # A move redraws the same column in every browser showing the game, one after another: the
+    # moves so far say all there is to draw (discs and four alike), so the first one's HTML serves the rest.
+    key = (board.moves_str(), column, drop)
+    html = _RECENT_COLUMNS.get(key)
+    if html is None:
+        if len(_RECENT_COLUMNS) >= _RECENT_LIMIT:
+            _RECENT_COLUMNS.clear()
+        outcome = board.outcome
+        html = _RECENT_COLUMNS[key] = column_html(
+            column,
+            tuple(board.cell(row, column) for row in range(ROWS)),
+            winning=frozenset(row for row, c in outcome.cells if c == column) if outcome else frozenset(),
+            drop=drop,
+        )
+    return html
 
 
 class BoardView:

@@ -40,6 +40,7 @@ def test_join_and_watch_keys_differ_and_the_watch_key_grants_no_seat() -> None:
 def test_roles_name_the_sides_they_may_move() -> None:
     assert Role.RED.players == (Player.RED,)
     assert Role.BOTH.players == (Player.RED, Player.YELLOW)
+    assert Role.YELLOW.players == (Player.YELLOW,)
     assert Role.SPECTATOR.players == ()
 
 
