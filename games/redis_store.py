@@ -97,11 +97,25 @@ class RedisStore(Store):
     """
 
     def __init__(
-        self, url: str, *, prefix: str = "c4:", retry_interval: float = 0.5, max_connections: int = 64
+        self,
+        url: str,
+        *,
+        prefix: str = "c4:",
+        retry_interval: float = 0.5,
+        max_connections: int = 64,
+        pool_timeout: float | None = None,
     ) -> None:
         self.url = url
         self.max_connections = max_connections
         """Connections to Redis at most, the subscriptions' one included; calls beyond wait their turn."""
+        self.pool_timeout = pool_timeout
+        """How long a call may wait for a free connection (None: until one is free).
+
+        Waiting is bounded anyway: every call on a connection ends within the socket timeout
+        (5 s) whether Redis answers or not. A limit here would fail calls that Redis answers,
+        once enough queue behind a busy event loop: at 1500 browsers on one instance, calls
+        waited more than 5 s and the store reported Redis as lost while it was fine.
+        """
         self.prefix = prefix
         self.retry_interval = retry_interval
         self._redis: redis.Redis | None = None
@@ -151,7 +165,7 @@ class RedisStore(Store):
         pool = redis.BlockingConnectionPool.from_url(
             self.url,
             max_connections=self.max_connections,
-            timeout=5,
+            timeout=self.pool_timeout,
             decode_responses=True,
             socket_connect_timeout=2,
             socket_timeout=5,

@@ -333,3 +333,50 @@ async def test_more_calls_than_connections_wait_their_turn_instead_of_failing(re
         assert False not in statuses
     finally:
         await store.close()
+
+
+# Keeps Redis busy for 50 ms (Redis runs one script at a time, every other client waits).
+_BUSY = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 50000
+return 1
+"""
+
+
+async def test_a_call_waits_for_a_free_connection_for_as_long_as_redis_keeps_answering(
+    redis_server: RedisServer,
+) -> None:
+    # An overloaded server holds each connection longer, and a long queue of calls waits longer
+    # than any fixed limit although Redis answers every one: that is not a lost Redis. Here one
+    # connection serves 120 calls, each behind 50 ms of another client's script: about 6 s in all.
+    store = RedisStore(redis_server.url, max_connections=2)  # the subscription takes one
+    statuses: list[bool] = []
+    await store.start(lambda record: None)
+    store.on_status(statuses.append)
+    game = new_record()
+    await store.create(game)
+    busy = redis.Redis.from_url(redis_server.url)
+    done = asyncio.Event()
+
+    async def keep_redis_busy() -> int:
+        scripts = 0
+        while not done.is_set():
+            await busy.eval(_BUSY, 0)
+            scripts += 1
+        return scripts
+
+    worker = asyncio.create_task(keep_redis_busy())
+    try:
+        started = time.monotonic()
+        loaded = await asyncio.wait_for(asyncio.gather(*(store.load(game.id) for _ in range(120))), 60)
+        waited = time.monotonic() - started
+    finally:
+        done.set()
+        scripts = await worker
+        await busy.aclose()
+        await store.close()
+    assert loaded == [game] * 120
+    assert waited > 5  # the last calls waited longer than the limit the pool used to have
+    assert scripts > 50
+    assert False not in statuses
