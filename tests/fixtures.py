@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from engine.connect4 import Connect4
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = ROOT / "tests" / "screenshots"
@@ -129,3 +131,13 @@ def screenshot_path(name: str) -> Path:
     """Where a browser test saves what it saw."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def position_from_choices(choices: list[int]) -> Connect4:
+    """A legal game built from arbitrary numbers (as Hypothesis draws them): each picks among the legal columns."""
+    game = Connect4()
+    for choice in choices:
+        if not (legal := game.legal_columns()):
+            break
+        game.play(game.turn, legal[choice % len(legal)])
+    return game

@@ -247,16 +247,17 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]  # nor has python-engineio
             raise eio_exceptions.QueueEmpty() from None
         if packets == [None]:
             return []
-        while True:
-            try:
-                pkt = self.queue.get_nowait()
-                self.queue.task_done()
-                if pkt is None:
-                    self.queue.put_nowait(None)
-                    break
-                packets.append(pkt)
-            except asyncio.QueueEmpty:
+        return self._drain(packets)
+
+    def _drain(self, packets: list[eio_packet.Packet]) -> list[eio_packet.Packet]:
+        """``packets`` and whatever else is queued already, up to a closing ``None`` (left queued)."""
+        while not self.queue.empty():
+            pkt = self.queue.get_nowait()
+            self.queue.task_done()
+            if pkt is None:
+                self.queue.put_nowait(None)
                 break
+            packets.append(pkt)
         return packets
 
     async def _websocket_handler(self, ws: Any) -> None:
@@ -302,15 +303,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]  # nor has python-engineio
         self.queue.task_done()
         if first is None:
             return []
-        packets = [first]
-        while not self.queue.empty():
-            pkt = self.queue.get_nowait()
-            self.queue.task_done()
-            if pkt is None:
-                self.queue.put_nowait(None)
-                break
-            packets.append(pkt)
-        return packets
+        return self._drain([first])
 
     async def _read(self, ws: Any) -> None:
         limit = self.server.max_http_buffer_size

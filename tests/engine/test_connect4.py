@@ -29,7 +29,7 @@ from engine.connect4 import (
     Termination,
     UnknownPlayerError,
 )
-from tests.fixtures import ROOT
+from tests.fixtures import ROOT, position_from_choices
 
 # A whole game that fills the board without four in a row.
 DRAWN_GAME = "547125662261271266215743771576315353334444"
@@ -272,11 +272,7 @@ def test_random_legal_games(choices: list[int]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=COLUMNS - 1), max_size=42), st.integers(0, COLUMNS - 1))
 def test_a_copy_is_the_same_position_and_independent(choices: list[int], extra: int) -> None:
-    game = Connect4()
-    for choice in choices:
-        if not (legal := game.legal_columns()):
-            break
-        game.play(game.turn, legal[choice % len(legal)])
+    game = position_from_choices(choices)
     copy = game.copy()
     assert copy == game
     assert copy.moves_str() == game.moves_str()

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.connect4 import COLUMNS, ROWS, Connect4, Player
+from tests.fixtures import position_from_choices
 from ui import board as board_module
 from ui.board import _column_of, cell_label, column_html, last_move_class
 
@@ -47,11 +48,7 @@ def test_labels_and_the_last_move_class_count_from_one() -> None:
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, COLUMNS - 1), max_size=42), st.integers(0, COLUMNS - 1))
 def test_the_drawing_of_a_column_is_the_position_s(choices: list[int], column: int) -> None:
-    game = Connect4()
-    for choice in choices:
-        if not (legal := game.legal_columns()):
-            break
-        game.play(game.turn, legal[choice % len(legal)])
+    game = position_from_choices(choices)
     outcome = game.outcome
     expected = column_html(
         column,
