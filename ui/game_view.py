@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from nicegui import ui
 
@@ -13,9 +15,15 @@ from games.hub import GameChanged, GameEvent, GameHub, LiveGame, MovePlayed, New
 from games.model import Mode, Role
 from ui.board import BoardView
 
-__all__ = ["GameView", "rematch_note", "status_text"]
+__all__ = ["REPEAT_QUIET_SECONDS", "GameView", "rematch_note", "status_text"]
 
 log = logging.getLogger(__name__)
+
+REPEAT_QUIET_SECONDS = 2.0
+"""A refusal already on screen (a toast stays 5 s) is not shown again for this long after it was."""
+
+clock = time.monotonic
+"""The clock of :data:`REPEAT_QUIET_SECONDS` (tests turn it by hand)."""
 
 
 def status_text(live: LiveGame, role: Role) -> str:
@@ -64,6 +72,7 @@ class GameView:
         self.role = role
         self.identity = identity
         self._on_change: list[Callable[[GameEvent], None]] = []
+        self._last_refusal = ("", 0.0)
         self.status = (
             ui.label(status_text(live, role))
             .classes("c4-status text-center")
@@ -96,7 +105,7 @@ class GameView:
     async def play(self, column: int) -> None:
         """Play ``column`` for this browser, or explain why not."""
         if self.role is Role.SPECTATOR:
-            ui.notify("Spectators cannot play.", type="info")
+            self._refuse("Spectators cannot play.", "info")
             return
         await self.attempt(lambda: self.hub.play(self.live, self.identity, column))
 
@@ -105,9 +114,19 @@ class GameView:
         try:
             await action()
         except (Connect4Error, GameError) as exc:
-            ui.notify(str(exc), type="negative" if isinstance(exc, StoreUnavailableError) else "warning")
+            self._refuse(str(exc), "negative" if isinstance(exc, StoreUnavailableError) else "warning")
             return False
         return True
+
+    def _refuse(self, message: str, kind: Literal["info", "warning", "negative"]) -> None:
+        # A burst of clicks gets the same answer each time: one toast says it, a stack of them
+        # would bury the board (and a script's flood would cost a message per click).
+        now = clock()
+        last, when = self._last_refusal
+        if message == last and now - when < REPEAT_QUIET_SECONDS:
+            return
+        self._last_refusal = (message, now)
+        ui.notify(message, type=kind)
 
     def refresh(self) -> None:
         """Recompute what depends on more than the board (status line, end of game)."""

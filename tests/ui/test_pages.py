@@ -22,6 +22,7 @@ from tests.ui.helpers import (
     sent_updates,
     status,
 )
+from ui import game_view
 
 
 async def test_home_offers_play_on_this_device(user: User) -> None:
@@ -144,6 +145,21 @@ async def test_a_flood_of_clicks_is_told_to_slow_down(user: User) -> None:
         await click_column(user, 4)
     await user.should_see("Too many moves at once: slow down.")
     assert cell_label(user, 6, 4) == "Row 6, column 4: yellow"  # the six that fit, nothing more
+
+
+async def test_a_refusal_repeated_at_once_is_shown_once(user: User, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(game_view, "clock", lambda: now[0])
+    await user.open("/local")
+    await play(user, "444444")
+    for _ in range(5):  # a full column, clicked again and again while the first toast still shows
+        await click_column(user, 4)
+    await click_column(user, 3)  # a move in between does not bring back the same refusal
+    await click_column(user, 4)
+    assert user.notify.messages.count("This slot is full.") == 1
+    now[0] += game_view.REPEAT_QUIET_SECONDS
+    await click_column(user, 4)
+    assert user.notify.messages.count("This slot is full.") == 2
 
 
 async def test_starting_games_too_fast_is_refused_with_a_message(user: User) -> None:
