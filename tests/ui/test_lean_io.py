@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -27,7 +28,14 @@ from socketio.async_manager import AsyncManager
 
 from tests.fixtures import free_port
 from ui import lean_io
-from ui.lean_io import LeanManager, LeanOutbox, LeanSocket, speed_up_messages, unchanged_upstream
+from ui.lean_io import (
+    LeanManager,
+    LeanOutbox,
+    LeanSocket,
+    check_sockets_in_one_pass,
+    speed_up_messages,
+    unchanged_upstream,
+)
 
 T = TypeVar("T")
 
@@ -60,15 +68,17 @@ PAYLOADS: list[Any] = [
 class SocketServer:
     """A Socket.IO server as NiceGUI runs it (ASGI on uvicorn with wsproto), in a thread with a loop of its own."""
 
-    def __init__(self, *, lean: bool, ping: float = 25.0) -> None:
+    def __init__(self, *, lean: bool, ping: float = 25.0, ping_timeout: float | None = None) -> None:
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             async_handlers=False,  # as handle_socket_events_in_order() sets it
             client_manager=LeanManager() if lean else AsyncManager(),
             ping_interval=ping,
-            ping_timeout=ping,
+            ping_timeout=ping if ping_timeout is None else ping_timeout,
             max_http_buffer_size=10_000,
         )
+        if lean:
+            assert check_sockets_in_one_pass(self.sio.eio)
         self.port = free_port()
         self.tasks = TaskCounter()
         self.disconnects = 0
@@ -253,6 +263,93 @@ async def test_a_silent_client_is_dropped_after_the_ping_timeout(lean_socket: No
         assert server.disconnects == 1
 
 
+async def answered_pings(server: SocketServer, seconds: float) -> tuple[int, Counter[str]]:
+    """Pings a page answering each one got in ``seconds``, and the tasks the server started meanwhile."""
+    ws = await engine_io_socket(server)
+    before = server.tasks.started.copy()
+    pings = 0
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    if str(await ws.recv()) == "2":
+                        pings += 1
+                        await ws.send("3")
+        assert server.disconnects == 0  # every pong in time: the page stays
+        return pings, server.tasks.started - before
+    finally:
+        await ws.close()
+
+
+@pytest.mark.usefixtures("lean_socket")
+async def test_a_heartbeat_keeps_coming_without_a_task_per_ping() -> None:
+    with serving(lean=True, ping=0.2) as server:
+        pings, started = await answered_pings(server, 1.5)
+    assert pings >= 5  # one every 0.2 s, each after the previous one's pong
+    assert sum(started.values()) == 0, started
+
+
+@pytest.mark.usefixtures("upstream_socket")
+async def test_upstream_starts_a_task_per_ping() -> None:
+    with serving(lean=False, ping=0.2) as server:
+        pings, started = await answered_pings(server, 1.5)
+    assert pings >= 5
+    assert started["AsyncSocket._send_ping"] >= pings
+
+
+async def idle_sockets(server: SocketServer, count: int, seconds: float) -> Counter[str]:
+    """The tasks the server starts while ``count`` connected pages answer its pings for ``seconds``."""
+    sockets = [await engine_io_socket(server) for _ in range(count)]
+    before = server.tasks.started.copy()
+
+    async def answer(ws: websockets.ClientConnection) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                while True:
+                    if str(await ws.recv()) == "2":
+                        await ws.send("3")
+
+    try:
+        await asyncio.gather(*(answer(ws) for ws in sockets))
+        assert server.disconnects == 0  # every pong in time: every page stays
+        return server.tasks.started - before
+    finally:
+        for ws in sockets:
+            await ws.close()
+
+
+@pytest.mark.usefixtures("lean_socket")
+async def test_watching_for_silent_pages_starts_no_task_per_page() -> None:
+    with serving(lean=True, ping=0.25, ping_timeout=0.5) as server:
+        started = await idle_sockets(server, 20, 1.2)
+    assert sum(started.values()) == 0, started
+
+
+@pytest.mark.usefixtures("upstream_socket")
+async def test_upstream_starts_a_task_per_page_to_watch_for_silent_ones() -> None:
+    with serving(lean=False, ping=0.25, ping_timeout=0.5) as server:
+        started = await idle_sockets(server, 20, 1.2)
+    # Its service task waits ping_timeout / 20 between two pages, each wait a task of its own.
+    assert started["Event.wait"] >= 20, started
+
+
+@pytest.mark.usefixtures("lean_socket")
+async def test_a_page_that_talks_but_never_answers_pings_is_dropped() -> None:
+    # Only the check of overdue pongs can tell: it keeps sending, so its reads never time out,
+    # and nothing is sent back to it, so no send finds the pong overdue either.
+    with serving(lean=True, ping=0.2, ping_timeout=0.3) as server:
+        ws = await engine_io_socket(server)
+        started = asyncio.get_running_loop().time()
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async with asyncio.timeout(5.0):
+                while True:
+                    await ws.send('42["burst",0]')
+                    await asyncio.sleep(0.05)
+        assert asyncio.get_running_loop().time() - started < 2.0  # a ping at 0.2 s, overdue at 0.5 s
+        await asyncio.sleep(0.2)
+        assert server.disconnects == 1
+
+
 async def test_a_packet_over_the_size_limit_ends_the_connection(lean_server: SocketServer) -> None:
     ws = await engine_io_socket(lean_server)
     await ws.send("42" + json.dumps(["echo", "x" * 20_000]))  # max_http_buffer_size is 10,000
@@ -262,12 +359,15 @@ async def test_a_packet_over_the_size_limit_ends_the_connection(lean_server: Soc
     assert lean_server.disconnects == 1
 
 
-async def test_the_running_app_uses_the_lean_outbox_manager_and_socket(user: User) -> None:
+async def test_the_running_app_uses_the_lean_outbox_manager_socket_and_service_task(user: User) -> None:
     await user.open("/")  # main.py has set the app up
     assert user.client is not None
     assert type(user.client.outbox) is LeanOutbox
     assert type(core.sio.manager) is LeanManager
     assert engineio.async_server.async_socket.AsyncSocket is LeanSocket
+    service_task = core.sio.eio._service_task
+    assert isinstance(service_task, functools.partial)
+    assert service_task.func is lean_io._check_sockets_in_one_pass
     assert all(unchanged_upstream().values())  # the versions in use are the ones ui/lean_io.py replaces
 
 
@@ -311,13 +411,15 @@ def test_a_changed_upstream_is_left_alone_with_a_warning(
     monkeypatch.setattr(core.sio, "manager", AsyncManager())
     core.sio.manager.set_server(core.sio)
     monkeypatch.setattr(engineio.async_server.async_socket, "AsyncSocket", AsyncSocket)
+    monkeypatch.setattr(core.sio.eio, "_service_task", core.sio.eio._service_task)
+    monkeypatch.setattr(core.sio.eio, "start_service_task", True)  # as before the first connection
     outbox_loop, _ = lean_io.REPLACED["outbox"]
     monkeypatch.setitem(lean_io.REPLACED, "outbox", (outbox_loop, "0" * 16))
 
     with caplog.at_level(logging.WARNING, logger="ui.lean_io"):
         installed = speed_up_messages()
 
-    assert installed == ["manager", "socket"]
+    assert installed == ["manager", "socket", "service task"]
     assert vars(nicegui.client)["Outbox"] is nicegui.outbox.Outbox
     assert type(core.sio.manager) is LeanManager
     assert engineio.async_server.async_socket.AsyncSocket is LeanSocket
