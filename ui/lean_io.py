@@ -239,6 +239,9 @@ class _Deadline:
 class LeanSocket(AsyncSocket):  # type: ignore[misc]  # nor has python-engineio
     """Engine.IO's socket, reading and writing its websocket without a task and ``wait_for`` per packet."""
 
+    last_ping: float | None
+    """When the unanswered ping was sent (None while the next one waits), as upstream keeps it."""
+
     async def poll(self) -> list[eio_packet.Packet]:
         """Wait for packets to send to the client (upstream's, with ``asyncio.timeout``)."""
         try:
