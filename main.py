@@ -19,6 +19,7 @@ from ui.runtime import (
     handle_socket_events_in_order,
     let_go_of_page_request,
     send_sockets_around_middleware,
+    slow_heartbeat,
     tune_gc,
 )
 from ui.theme import Theme
@@ -46,6 +47,7 @@ def main() -> None:
     app.on_delete(drop_unused_tab_storage)
     app.on_connect(let_go_of_page_request)
     app.on_startup(send_sockets_around_middleware)
+    app.on_startup(slow_heartbeat)
     handle_socket_events_in_order()
     # Fewer asyncio tasks per message in NiceGUI, python-socketio and python-engineio (ui/lean_io.py).
     speed_up_messages()
@@ -66,9 +68,8 @@ def main() -> None:
         # A compression context per socket costs about 180 KB of server memory per browser
         # (bench/results/experiments-memory.md) to save a few hundred bytes per update.
         ws_per_message_deflate=False,
-        # Socket.IO's heartbeat follows the reconnect timeout (a ping every 0.8 of it): NiceGUI's 3 s
-        # means a ping and a pong every 4 s for every open page, 375 of each per second at 1500
-        # pages. 10 s halves that, and a page survives an event-loop stall of up to 4 s.
+        # How long a page that lost its socket keeps its place (NiceGUI's default: 3 s). NiceGUI
+        # derives Socket.IO's heartbeat from it; slow_heartbeat() sets that on its own.
         reconnect_timeout=10.0,
         # Uvicorn's own websocket ping would duplicate that heartbeat.
         ws_ping_interval=None,

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "GC_THRESHOLDS",
+    "HEARTBEAT",
     "TAB_STORAGE_SECONDS",
     "MemoryReturner",
     "drop_unused_tab_storage",
@@ -24,6 +25,7 @@ __all__ = [
     "let_go_of_page_request",
     "release_memory",
     "send_sockets_around_middleware",
+    "slow_heartbeat",
     "tune_gc",
 ]
 
@@ -66,6 +68,26 @@ def forget_tabs(seconds: float = TAB_STORAGE_SECONDS) -> None:
     browser's signed id, the dark-mode choice is in the same signed cookie), so two minutes are plenty.
     """
     app.storage.max_tab_storage_age = seconds
+
+
+HEARTBEAT = (20.0, 10.0)
+"""Seconds between Socket.IO pings to a page, and how long its pong may take."""
+
+
+def slow_heartbeat(interval: float = HEARTBEAT[0], timeout: float = HEARTBEAT[1]) -> None:
+    """Ping every page every ``interval`` seconds instead of NiceGUI's 0.8 of the reconnect timeout.
+
+    NiceGUI ties the heartbeat to the reconnect timeout (10 s here: a ping every 8 s, a pong
+    due within 4 s). Each ping and pong goes through the whole socket stack on both ends: at 1500
+    pages the heartbeat alone cost the server 0.10 of a core (bench/results/SUMMARY.md, idle
+    run). A heartbeat only finds connections that died without closing (a page that closes, or
+    a network that resets, is noticed at once); Socket.IO's own default is 25 s and 20 s. With
+    20 s and 10 s such a page is let go within 30 s (and its seat then waits the reconnect
+    timeout as always), and a page survives an event-loop stall of up to 10 s. Call it at
+    startup, after NiceGUI has set its own (its startup runs before the app's handlers).
+    """
+    core.sio.eio.ping_interval = interval
+    core.sio.eio.ping_timeout = timeout
 
 
 def handle_socket_events_in_order() -> None:
