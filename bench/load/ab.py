@@ -8,7 +8,8 @@ per move within 50 minutes), so one run of each commit, one after the other, mea
 much as the change. Here every pair runs both, and the order alternates from pair to pair (A B,
 B A, A B, ...), so a machine that speeds up or slows down during the comparison favours neither.
 Each commit is checked out in a worktree of its own (removed at the end) and measured by
-``loadgen.py``, a fresh server per run. Writes ``bench/results/ab-<name>.json`` and ``.md``: every
+``loadgen.py`` (through ``run.py``'s ``run_one``), a fresh server per run, its report kept in
+``bench/results/runs/loadgen-ab-<name>-<run>-<games>.json``. Writes ``bench/results/ab-<name>.json`` and ``.md``: every
 run, and per commit the median of the runs, with the change from A to B.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -29,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from harness import REPO, RESULTS, machine  # noqa: E402
+from run import run_one  # noqa: E402
 
 FIGURES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "p50 ms": lambda r: r["latency_ms"]["p50"],
@@ -85,31 +88,6 @@ def change(a: float | None, b: float | None) -> str:
     return f"{100 * (b - a) / a:+.1f} %"
 
 
-def run_loadgen(app_dir: Path, out: Path, args: argparse.Namespace) -> dict[str, Any]:
-    command = [
-        sys.executable,
-        str(HERE / "loadgen.py"),
-        "--games",
-        str(args.games),
-        "--duration",
-        str(args.duration),
-        "--pace",
-        str(args.pace),
-        "--procs",
-        str(args.procs),
-        "--app-dir",
-        str(app_dir),
-        "--json",
-        str(out),
-    ]
-    print(f"$ {' '.join(command[1:])}", file=sys.stderr, flush=True)
-    out.unlink(missing_ok=True)
-    status = subprocess.run(command, timeout=args.duration + 900).returncode
-    if status != 0:
-        return {"failed": f"loadgen.py exited with {status}"}
-    return dict(json.loads(out.read_text()))
-
-
 def report_md(result: dict[str, Any]) -> str:
     a, b = result["commits"]
     lines = [
@@ -149,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
     parser.add_argument("--pairs", type=int, default=2, help="runs of each commit")
     parser.add_argument("--name", default="", help="the files are ab-<name>.json and .md")
+    parser.set_defaults(soak=0.0)  # run_one()'s time budget reads it
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.games < 1:
         parser.error("--pairs and --games must be at least 1")
@@ -167,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
                 capture_output=True,
             )
         for number, side in enumerate(order(args.pairs), 1):
-            report = run_loadgen(trees[side], work / f"run-{number}.json", args)
+            extra = ["--procs", str(args.procs), "--app-dir", str(trees[side])]
+            report = run_one("loadgen.py", args.games, args, extra, kind=f"-ab-{name}-{number}")
             run: dict[str, Any] = {"commit": commits[side][:7], "side": "AB"[side]}
             if "failed" in report:
                 run["failed"] = report["failed"]
@@ -179,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         for tree in trees:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True)
         subprocess.run(["git", "-C", str(REPO), "worktree", "prune"], capture_output=True)
+        shutil.rmtree(work, ignore_errors=True)
 
     result: dict[str, Any] = {
         "date": started,
