@@ -263,28 +263,34 @@ async def test_a_silent_client_is_dropped_after_the_ping_timeout(lean_socket: No
         assert server.disconnects == 1
 
 
-async def answered_pings(server: SocketServer, seconds: float) -> tuple[int, Counter[str]]:
-    """Pings a page answering each one got in ``seconds``, and the tasks the server started meanwhile."""
-    ws = await engine_io_socket(server)
+async def answer_pings(server: SocketServer, seconds: float, pages: int = 1) -> tuple[int, Counter[str]]:
+    """``pages`` connected pages answer every ping for ``seconds``: the pings they got, the tasks the server started."""
+    sockets = [await engine_io_socket(server) for _ in range(pages)]
     before = server.tasks.started.copy()
     pings = 0
-    try:
+
+    async def answer(ws: websockets.ClientConnection) -> None:
+        nonlocal pings
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 while True:
                     if str(await ws.recv()) == "2":
                         pings += 1
                         await ws.send("3")
-        assert server.disconnects == 0  # every pong in time: the page stays
+
+    try:
+        await asyncio.gather(*(answer(ws) for ws in sockets))
+        assert server.disconnects == 0  # every pong in time: every page stays
         return pings, server.tasks.started - before
     finally:
-        await ws.close()
+        for ws in sockets:
+            await ws.close()
 
 
 @pytest.mark.usefixtures("lean_socket")
 async def test_a_heartbeat_keeps_coming_without_a_task_per_ping() -> None:
     with serving(lean=True, ping=0.2) as server:
-        pings, started = await answered_pings(server, 1.5)
+        pings, started = await answer_pings(server, 1.5)
     assert pings >= 5  # one every 0.2 s, each after the previous one's pong
     assert sum(started.values()) == 0, started
 
@@ -292,43 +298,22 @@ async def test_a_heartbeat_keeps_coming_without_a_task_per_ping() -> None:
 @pytest.mark.usefixtures("upstream_socket")
 async def test_upstream_starts_a_task_per_ping() -> None:
     with serving(lean=False, ping=0.2) as server:
-        pings, started = await answered_pings(server, 1.5)
+        pings, started = await answer_pings(server, 1.5)
     assert pings >= 5
     assert started["AsyncSocket._send_ping"] >= pings
-
-
-async def idle_sockets(server: SocketServer, count: int, seconds: float) -> Counter[str]:
-    """The tasks the server starts while ``count`` connected pages answer its pings for ``seconds``."""
-    sockets = [await engine_io_socket(server) for _ in range(count)]
-    before = server.tasks.started.copy()
-
-    async def answer(ws: websockets.ClientConnection) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                while True:
-                    if str(await ws.recv()) == "2":
-                        await ws.send("3")
-
-    try:
-        await asyncio.gather(*(answer(ws) for ws in sockets))
-        assert server.disconnects == 0  # every pong in time: every page stays
-        return server.tasks.started - before
-    finally:
-        for ws in sockets:
-            await ws.close()
 
 
 @pytest.mark.usefixtures("lean_socket")
 async def test_watching_for_silent_pages_starts_no_task_per_page() -> None:
     with serving(lean=True, ping=0.25, ping_timeout=0.5) as server:
-        started = await idle_sockets(server, 20, 1.2)
+        _, started = await answer_pings(server, 1.2, pages=20)
     assert sum(started.values()) == 0, started
 
 
 @pytest.mark.usefixtures("upstream_socket")
 async def test_upstream_starts_a_task_per_page_to_watch_for_silent_ones() -> None:
     with serving(lean=False, ping=0.25, ping_timeout=0.5) as server:
-        started = await idle_sockets(server, 20, 1.2)
+        _, started = await answer_pings(server, 1.2, pages=20)
     # Its service task waits ping_timeout / 20 between two pages, each wait a task of its own.
     assert started["Event.wait"] >= 20, started
 
