@@ -96,7 +96,7 @@ class AnalysisPanel:
         self._stop()
         for column, label in enumerate(self.values):
             label.set_text("…")
-            label.props(f'aria-label="Column {column + 1} value: computing"')
+            label.props["aria-label"] = f"Column {column + 1} value: computing"  # see OnlineControls._show
         self._task = asyncio.get_running_loop().create_task(self._fill(self.view.live.board.moves_str()))
 
     def _stop(self) -> None:
@@ -117,5 +117,5 @@ class AnalysisPanel:
             if live.board.moves_str() != moves:
                 return
             self.values[column].set_text(text)
-            self.values[column].props(f'aria-label="Column {column + 1} value: {text}"')
+            self.values[column].props["aria-label"] = f"Column {column + 1} value: {text}"
         self._task = None

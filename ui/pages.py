@@ -323,11 +323,18 @@ class OnlineControls:
         self._shown = (label, visible)
         button, resign = self.button, label == "Resign"
         button.set_text(label)
-        button.props(
-            f'icon={"flag" if resign else "replay"} aria-label="{label}"'
-            + (" outline" if resign else " color=primary"),
-            remove="color" if resign else "outline",
-        )
+        # Item by item, not ``props("...")``: NiceGUI parses a quoted value with ``ast.literal_eval``,
+        # whose nested functions leave a cycle for the collector each time (at the end of every game,
+        # in every player's page at once, that was most of the cyclic garbage under load).
+        props = button.props
+        props["icon"] = "flag" if resign else "replay"
+        props["aria-label"] = label
+        if resign:
+            props["outline"] = True
+            props.pop("color", None)
+        else:
+            props["color"] = "primary"
+            props.pop("outline", None)
         button.mark("resign" if resign else "rematch")
         button.set_visibility(visible)
 

@@ -44,6 +44,8 @@ from typing import Any
 _pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
 _long: list[dict[str, Any]] = []
 _started: float | None = None
+_counts: list[int] = [0, 0, 0]
+"""``gc.get_count()`` when the running collection started."""
 _frozen: list[dict[str, Any]] = []
 _stalls: list[dict[str, Any]] = []
 """Times the server's event loop woke up 20 ms or more late (a 5 ms sleep that took longer)."""
@@ -53,6 +55,7 @@ def _on_gc(phase: str, info: dict[str, Any]) -> None:
     global _started
     if phase == "start":
         _started = time.perf_counter()
+        _counts[:] = gc.get_count()
         return
     if _started is None:
         return
@@ -61,7 +64,15 @@ def _on_gc(phase: str, info: dict[str, Any]) -> None:
     generation = int(info["generation"])
     _pauses[generation].append(pause)
     if pause >= 0.005:
-        _long.append({"at": round(time.time(), 3), "gen": generation, "ms": round(pause * 1000, 2)})
+        _long.append(
+            {
+                "at": round(time.time(), 3),
+                "gen": generation,
+                "ms": round(pause * 1000, 2),
+                "counts_at_start": list(_counts),
+                "collected": int(info.get("collected", 0)),
+            }
+        )
 
 
 def _summary(samples: list[float]) -> dict[str, float | int]:
