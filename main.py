@@ -18,6 +18,7 @@ from ui.runtime import (
     forget_tabs,
     handle_socket_events_in_order,
     let_go_of_page_request,
+    parse_props_once,
     send_sockets_around_middleware,
     slow_heartbeat,
     tune_gc,
@@ -49,6 +50,8 @@ def main() -> None:
     app.on_startup(send_sockets_around_middleware)
     app.on_startup(slow_heartbeat)
     handle_socket_events_in_order()
+    # Each props("...") string parsed once, not on every page (cyclic garbage otherwise).
+    parse_props_once()
     # Fewer asyncio tasks per message in NiceGUI, python-socketio and python-engineio (ui/lean_io.py).
     speed_up_messages()
     app.on_startup(lambda: background_tasks.create(MemoryReturner().run(), name="return memory"))

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 from nicegui import Client
+from nicegui.props import Props
 from nicegui.testing import User
 from starlette.types import Message, Receive, Scope, Send
 
+from ui import runtime
 from ui.runtime import (
     GC_THRESHOLDS,
     TAB_STORAGE_SECONDS,
@@ -18,6 +20,7 @@ from ui.runtime import (
     SocketFastPath,
     forget_tabs,
     handle_socket_events_in_order,
+    parse_props_once,
     release_memory,
     send_sockets_around_middleware,
     tune_gc,
@@ -211,3 +214,60 @@ async def test_a_deleted_page_takes_its_empty_tab_storage_with_it(create_user: C
     shared_page.delete()
     assert shared_tab in tabs
     tabs.pop(used_tab, None)
+
+
+ParseProps = Callable[[str | None], dict[str, object]]
+
+PROPS_STRINGS = [
+    'type="button" aria-label="Column 3"',
+    "flat dense no-caps aria-label='Copy the join link'",
+    "size=lg outline",
+    'role="group" aria-label="Connect Four board" tabindex=0',
+    "loading",
+]
+
+
+@pytest.fixture
+def upstream_props_parse() -> Iterator[ParseProps]:
+    upstream = runtime._UPSTREAM_PROPS_PARSE
+    installed = Props.parse
+    yield upstream
+    Props.parse = installed  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("text", PROPS_STRINGS)
+def test_props_strings_parse_as_upstream_parses_them(upstream_props_parse: ParseProps, text: str) -> None:
+    parse_props_once()
+    assert Props.parse(text) == upstream_props_parse(text)
+    first = Props.parse(text)
+    first["extra"] = True  # an element's props are its own: a caller's change is not kept
+    assert Props.parse(text) == upstream_props_parse(text)
+
+
+def test_a_props_string_is_parsed_once_and_leaves_no_garbage(
+    upstream_props_parse: ParseProps,
+) -> None:
+    parse_props_once()
+    text = 'icon=flag aria-label="Resign" outline'
+    Props.parse(text)
+    gc.collect()
+    gc.disable()
+    try:
+        upstream_props_parse(text)
+        left_by_upstream = gc.collect()
+        for _ in range(10):
+            Props.parse(text)
+        left_now = gc.collect()
+    finally:
+        gc.enable()
+    assert left_by_upstream > 0  # ast.literal_eval's cycle: what the cache is for
+    assert left_now == 0
+
+
+def test_a_list_value_is_parsed_for_each_caller(upstream_props_parse: ParseProps) -> None:
+    parse_props_once()
+    text = "options=[1,2,3]"
+    first, second = Props.parse(text), Props.parse(text)
+    assert first == second == upstream_props_parse(text)
+    assert first["options"] is not second["options"]
+    assert Props.parse(None) == Props.parse("") == {}
