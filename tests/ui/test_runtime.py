@@ -230,7 +230,7 @@ PROPS_STRINGS = [
 @pytest.fixture
 def upstream_props_parse() -> Iterator[ParseProps]:
     upstream = runtime._UPSTREAM_PROPS_PARSE
-    installed = Props.parse
+    installed = Props.__dict__["parse"]  # the staticmethod itself: Props.parse would unwrap it
     yield upstream
     Props.parse = installed  # type: ignore[method-assign]
 
