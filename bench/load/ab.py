@@ -11,6 +11,11 @@ Each commit is checked out in a worktree of its own (removed at the end) and mea
 ``loadgen.py`` (through ``run.py``'s ``run_one``), a fresh server per run, its report kept in
 ``bench/results/runs/loadgen-ab-<name>-<run>-<games>.json``. Writes ``bench/results/ab-<name>.json`` and ``.md``: every
 run, and per commit the median of the runs, with the change from A to B.
+
+With ``--together`` each pair runs A and B at the same time instead, each server with its own
+load generator and ``--games`` games (so choose half the load): the machine's state is then the
+same for both, down to the second (in turns, runs a few minutes apart differed by 15 % in CPU per
+move), and each pair gives B's CPU per move as a fraction of A's.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +67,20 @@ def order(pairs: int) -> list[int]:
     return [side for pair in range(pairs) for side in ((0, 1) if pair % 2 == 0 else (1, 0))]
 
 
+def pair_ratios(runs: list[dict[str, Any]]) -> list[float]:
+    """For runs made together (A and B of one pair at once): B's server CPU per move over A's, pair by pair."""
+    ratios = []
+    by_pair: dict[int, dict[str, float | None]] = {}
+    for run in runs:
+        if "pair" in run and "figures" in run:
+            by_pair.setdefault(run["pair"], {})[run["side"]] = run["figures"]["server ms per move"]
+    for sides in by_pair.values():
+        a, b = sides.get("A"), sides.get("B")
+        if a and b:
+            ratios.append(round(b / a, 3))
+    return ratios
+
+
 def figures(report: dict[str, Any]) -> dict[str, float | None]:
     values: dict[str, float | None] = {}
     for name, get in FIGURES.items():
@@ -96,8 +116,13 @@ def report_md(result: dict[str, Any]) -> str:
         f"Measured {result['date']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
         f"Python {result['machine']['python']}. {3 * result['games']} browsers ({result['games']} games), one move "
         f"per {result['pace']} s per game, {result['duration']:.0f} s of play per run, load generator in "
-        f"{result['procs']} processes on the same cores; {result['pairs']} pairs, the order alternating "
-        "(A B, B A, ...). `python bench/load/ab.py` wrote this.",
+        f"{result['procs']} processes on the same cores; {result['pairs']} pairs, "
+        + (
+            "A and B of a pair at the same time, each with its own load generator (`--together`). "
+            if result.get("together")
+            else "the order alternating (A B, B A, ...). "
+        )
+        + "`python bench/load/ab.py` wrote this.",
         "",
         "| run | commit | " + " | ".join(FIGURES) + " |",
         "|---|---|" + "---|" * len(FIGURES),
@@ -114,6 +139,13 @@ def report_md(result: dict[str, Any]) -> str:
     for side in (a, b):
         lines.append(f"| {side['short']} | " + " | ".join(str(side["median"][name]) for name in FIGURES) + " |")
     lines.append("| B against A | " + " | ".join(change(a["median"][n], b["median"][n]) for n in FIGURES) + " |")
+    if ratios := result.get("pair_ratios"):
+        lines += [
+            "",
+            "B's server CPU per move as a fraction of A's, pair by pair (both measured at once): "
+            + ", ".join(f"{ratio:.3f}" for ratio in ratios)
+            + f"; median {statistics.median(ratios):.3f}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -127,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
     parser.add_argument("--pairs", type=int, default=2, help="runs of each commit")
     parser.add_argument("--name", default="", help="the files are ab-<name>.json and .md")
+    parser.add_argument("--together", action="store_true", help="run A and B of a pair at the same time, --games each")
     parser.set_defaults(soak=0.0)  # run_one()'s time budget reads it
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.games < 1:
@@ -145,7 +178,8 @@ def main(argv: list[str] | None = None) -> None:
                 check=True,
                 capture_output=True,
             )
-        for number, side in enumerate(order(args.pairs), 1):
+
+        def measure(number: int, side: int) -> dict[str, Any]:
             extra = ["--procs", str(args.procs), "--app-dir", str(trees[side])]
             report = run_one("loadgen.py", args.games, args, extra, kind=f"-ab-{name}-{number}")
             run: dict[str, Any] = {"commit": commits[side][:7], "side": "AB"[side]}
@@ -153,8 +187,18 @@ def main(argv: list[str] | None = None) -> None:
                 run["failed"] = report["failed"]
             else:
                 run["figures"] = figures(report)
-            runs.append(run)
             print(f"run {number}: {run}", file=sys.stderr, flush=True)
+            return run
+
+        if args.together:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                for pair in range(args.pairs):
+                    both = [pool.submit(measure, 2 * pair + side + 1, side) for side in (0, 1)]
+                    for future in both:
+                        runs.append({**future.result(), "pair": pair})
+        else:
+            for number, side in enumerate(order(args.pairs), 1):
+                runs.append(measure(number, side))
     finally:
         for tree in trees:
             subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], capture_output=True)
@@ -169,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         "pace": args.pace,
         "procs": args.procs,
         "pairs": args.pairs,
+        "together": args.together,
         "commits": [
             {
                 "commit": commit,
@@ -178,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
             for side, commit in enumerate(commits)
         ],
         "runs": runs,
+        "pair_ratios": pair_ratios(runs),
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"ab-{name}.json").write_text(json.dumps(result, indent=2) + "\n")
