@@ -24,6 +24,8 @@ from ui.hardening import SafeKeyboard
 __all__ = ["BoardView", "cell_label", "column_html", "last_move_class"]
 
 _COLUMN_KEYS = {str(column + 1) for column in range(COLUMNS)}
+_TURN_CLASSES = ("c4-turn-", "c4-last-", "c4-over")
+"""The board's classes that :meth:`BoardView._set_turn` owns (c4-over: a resignation sets it too)."""
 
 
 def cell_label(row: int, column: int, player: Player | None) -> str:
@@ -176,12 +178,16 @@ class BoardView:
 
     def _set_turn(self, board: Connect4) -> None:
         # Whose turn (the preview's colour), the end, and where the last disc fell: the classes of
-        # the board, which change with every move anyway.
+        # the board, which change with every move anyway. Written as one list (one change, one
+        # update of the element) rather than through classes(add=..., remove=...), which splits,
+        # filters and de-duplicates strings on every move in every page.
         last = board.last_move
-        wanted = {f"c4-turn-{board.turn}"} | ({"c4-over"} if board.is_over else set())
+        wanted = [f"c4-turn-{board.turn}"]
+        if board.is_over:
+            wanted.append("c4-over")
         if last is not None:
-            wanted.add(last_move_class(last.row, last.column))
+            wanted.append(last_move_class(last.row, last.column))
         classes = self.root.classes
-        current = {c for c in classes if c.startswith(("c4-turn-", "c4-last-")) or c == "c4-over"}
-        if current != wanted:
-            self.root.classes(add=" ".join(wanted - current), remove=" ".join(current - wanted))
+        new = [c for c in classes if not c.startswith(_TURN_CLASSES)] + wanted
+        if new != classes:
+            classes[:] = new

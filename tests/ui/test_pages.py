@@ -111,6 +111,27 @@ async def test_the_last_move_is_marked_and_hover_shows_the_landing_cell(user: Us
     assert "c4-drop" in cell_classes(user, 2, 3)
 
 
+def board_classes(user: User) -> tuple[list[str], list[str]]:
+    """The board's classes: those for the turn, the last move and the end (sorted), and the others."""
+    (board,) = user.find(marker="board").elements
+    turn = sorted(c for c in board.classes if c.startswith(("c4-turn-", "c4-last-", "c4-over")))
+    return turn, [c for c in board.classes if c not in turn]
+
+
+async def test_the_board_classes_say_whose_turn_where_the_last_disc_fell_and_the_end(user: User) -> None:
+    await user.open("/local")
+    turn, others = board_classes(user)
+    assert turn == ["c4-turn-red"]
+    assert "c4-board" in others
+    await click_column(user, 1)
+    assert board_classes(user) == (["c4-last-1-1", "c4-turn-yellow"], others)
+    await play(user, "213141")
+    await user.should_see("Player red wins!")
+    assert board_classes(user) == (["c4-last-4-1", "c4-over", "c4-turn-yellow"], others)
+    await click(user, "Undo")
+    assert board_classes(user) == (["c4-last-1-4", "c4-turn-red"], others)
+
+
 async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
     await user.open("/local")
     await asyncio.sleep(0.3)  # let the page's first messages go out
