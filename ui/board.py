@@ -24,8 +24,8 @@ from ui.hardening import SafeKeyboard
 __all__ = ["BoardView", "cell_label", "column_html", "last_move_class"]
 
 _COLUMN_KEYS = {str(column + 1) for column in range(COLUMNS)}
-_TURN_CLASSES = ("c4-turn-", "c4-last-", "c4-over")
-"""The board's classes that :meth:`BoardView._set_turn` owns (c4-over: a resignation sets it too)."""
+_TURN_PREFIXES = ("c4-turn-", "c4-last-")
+"""With ``c4-over`` (which a resignation sets too), the board's classes :meth:`BoardView._set_turn` owns."""
 
 
 def cell_label(row: int, column: int, player: Player | None) -> str:
@@ -188,6 +188,6 @@ class BoardView:
         if last is not None:
             wanted.append(last_move_class(last.row, last.column))
         classes = self.root.classes
-        new = [c for c in classes if not c.startswith(_TURN_CLASSES)] + wanted
+        new = [c for c in classes if not (c.startswith(_TURN_PREFIXES) or c == "c4-over")] + wanted
         if new != classes:
             classes[:] = new
