@@ -16,6 +16,7 @@ from ui.runtime import (
     MemoryReturner,
     drop_unused_tab_storage,
     forget_tabs,
+    free_departed_pages,
     handle_socket_events_in_order,
     let_go_of_page_request,
     parse_props_once,
@@ -52,6 +53,7 @@ def main() -> None:
     handle_socket_events_in_order()
     # Each props("...") string parsed once, not on every page (cyclic garbage otherwise).
     parse_props_once()
+    free_departed_pages()
     # Fewer asyncio tasks per message in NiceGUI, python-socketio and python-engineio (ui/lean_io.py).
     speed_up_messages()
     app.on_startup(lambda: background_tasks.create(MemoryReturner().run(), name="return memory"))

@@ -97,6 +97,10 @@ def _column_of(board: Connect4, column: int, drop: int | None = None) -> str:
     return html
 
 
+def _ignore(_column: int) -> None:
+    return None
+
+
 class BoardView:
     """The board of one game in one browser.
 
@@ -130,6 +134,10 @@ class BoardView:
         if keys:  # a spectator's page has no use for the keys 1..7, nor for the element that listens
             SafeKeyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
         self.show(board)
+
+    def let_go(self) -> None:
+        """The page is gone: drop the callback (it refers back to the page's objects: a cycle)."""
+        self._on_column = _ignore
 
     def _on_key(self, event: KeyEventArguments) -> Awaitable[None] | None:
         # The key's name, not its code, so the number row and the keypad both work.

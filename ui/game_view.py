@@ -95,8 +95,16 @@ class GameView:
         def gone() -> None:
             unsubscribe()
             hub.forget(live.id)
+            self._let_go()
 
         client.on_delete(gone)
+
+    def _let_go(self) -> None:
+        # The page is gone. The view, its board and the page's callbacks refer to each other (the
+        # board calls self.play, the callbacks read self): without these links the page is freed
+        # when NiceGUI deletes it, instead of waiting for a full pass of the cyclic collector.
+        self._on_change.clear()
+        self.board.let_go()
 
     def on_change(self, callback: Callable[[GameEvent], None]) -> None:
         """Also call ``callback`` (after the board and status) on every change of the game."""

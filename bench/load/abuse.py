@@ -17,7 +17,8 @@ stopped).
 
 ``--load-games N`` adds, in both runs, N more games driven by a separate ``loadgen.py`` (in
 ``--load-procs`` processes) against the same server: the target load behind the attack. Their
-p99 ("other games") is reported on its own, from a play phase that covers the whole attack.
+p99 ("other games") is reported on its own, from a play phase that covers the whole attack and
+ends after the attacked run's games (``BACKGROUND_OVERTIME`` seconds longer).
 
     python bench/load/abuse.py --games 20 --load-games 480 --load-procs 2 --json bench/results/abuse-target.json
 """
@@ -542,6 +543,10 @@ async def one_run(args: argparse.Namespace, *, hostile: bool) -> dict[str, Any]:
     return report
 
 
+BACKGROUND_OVERTIME = 30.0
+"""Seconds the background load plays beyond ``--duration``: the attacked run's games connect after it."""
+
+
 class Background:
     """The target load behind an attack: ``loadgen.py`` against the same server, in its own processes."""
 
@@ -554,7 +559,9 @@ class Background:
             str(HERE / "loadgen.py"),
             *("--url", base, "--pid", str(pid)),
             *("--games", str(args.load_games), "--procs", str(args.load_procs)),
-            *("--duration", str(args.duration), "--pace", str(args.pace)),
+            # It plays on until the attacked run's games have ended: if its 1440 browsers left while
+            # those still played, their p99 would measure the crowd leaving, not the attack.
+            *("--duration", str(args.duration + BACKGROUND_OVERTIME), "--pace", str(args.pace)),
             *("--json", str(self.report_path), "--ready-file", str(self.ready_path)),
         ]
         self.process: asyncio.subprocess.Process | None = None

@@ -19,7 +19,8 @@ Environment (all optional):
   top sites against the first SIGUSR2's snapshot (with ``PROBE_TRACEMALLOC=1``; with
   ``PROBE_TRACEMALLOC_FRAMES=N`` also the N callers of each), object counts
   by type, NiceGUI clients and elements per client, the small-object allocator's arenas and how
-  much of them live objects use, and (once few are left) the objects new since the first report.
+  much of them live objects use, and (once few are left) the objects new since the first report;
+  with ``PROBE_ARENAS=1`` (once few are left) which objects sit in which arena (``arenas.py``).
 """
 
 from __future__ import annotations
@@ -230,6 +231,10 @@ def _memory_report(path: Path) -> None:
     }
     data["pymalloc"] = _pymalloc_stats()
     data["c_heap"] = _c_heap_stats()
+    if os.environ.get("PROBE_ARENAS") == "1" and len(clients) < 10:
+        from arenas import census  # beside this file
+
+        data["arena_census"] = census()
     if _baseline_ids is None:
         _baseline_ids = {id(o) for o in gc.get_objects()}
     else:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import engineio.async_drivers.asgi as engineio_asgi
 import pytest
 from nicegui import Client
+from nicegui.element import Element
 from nicegui.props import Props
 from nicegui.testing import User
 from starlette.types import Message, Receive, Scope, Send
@@ -271,3 +274,92 @@ def test_a_list_value_is_parsed_for_each_caller(upstream_props_parse: ParseProps
     assert first == second == upstream_props_parse(text)
     assert first["options"] is not second["options"]
     assert Props.parse(None) == Props.parse("") == {}
+
+
+async def open_game_pages(create_user: Callable[[], User]) -> list[Client]:
+    """Red's, yellow's and a spectator's pages of one online game."""
+    from tests.ui.test_online import invite
+
+    red, yellow, spectator = create_user(), create_user(), create_user()
+    join, watch = await invite(red)
+    await yellow.open(join)
+    await spectator.open(watch)
+    pages = [user.client for user in (red, yellow, spectator)]
+    assert all(page is not None and page.elements for page in pages)
+    return [page for page in pages if page is not None]
+
+
+def garbage_after(action: Callable[[], None]) -> int:
+    """What the cyclic collector finds after ``action`` that it did not before."""
+    gc.collect()
+    gc.disable()
+    try:
+        action()
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+async def test_a_deleted_page_leaves_its_elements_to_reference_counting(
+    create_user: Callable[[], User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every element's props, classes and style keep their own _update as change handler: three
+    # cycles per element. 1440 pages deleted at once left 0.93 million objects for one full
+    # collection, which stopped every game for 1.2 s (bench/results/SUMMARY.md).
+    _, yellow, spectator = await open_game_pages(create_user)
+    assert garbage_after(spectator.delete) == 0
+    monkeypatch.setattr(Element, "_handle_delete", runtime._UPSTREAM_HANDLE_DELETE)
+    assert garbage_after(yellow.delete) > 0  # upstream: the cycles wait for the collector
+
+
+def websocket_scope() -> Scope:
+    return {"type": "websocket", "path": "/_nicegui_ws/socket.io/", "query_string": b"EIO=4", "headers": []}
+
+
+class Connection:
+    """What the ASGI server's ``receive`` would be bound to: a whole connection, in uvicorn."""
+
+    async def receive(self) -> Message:
+        return {"type": "websocket.connect"}
+
+    async def send(self, message: Message) -> None:
+        raise AssertionError(f"nothing is sent while translating a request: {message}")
+
+
+async def test_a_websocket_request_does_not_tie_its_connection_into_a_cycle() -> None:
+    # python-engineio builds a class per request whose methods refer to the ASGI receive: a cycle
+    # that kept each departed page's connection (uvicorn's protocol, buffers, queues) for the collector.
+    translate = engineio_asgi._async["translate_request"]
+    assert translate is runtime._translate_request  # main.py installed it
+    for translate_request, freed_at_once in ((translate, True), (runtime._UPSTREAM_TRANSLATE_REQUEST, False)):
+        connection = Connection()
+        gone = weakref.ref(connection)
+        gc.collect()
+        gc.disable()
+        try:
+            environ = await translate_request(websocket_scope(), connection.receive, connection.send)
+            assert environ["asgi.receive"] == connection.receive
+            assert await environ["wsgi.input"].read() in (b"", None)  # a websocket has no body
+            del environ, connection
+            assert (gone() is None) is freed_at_once
+        finally:
+            gc.enable()
+        gc.collect()
+        assert gone() is None
+
+
+async def test_an_http_request_still_reads_its_body() -> None:
+    chunks: list[Message] = [
+        {"type": "http.request", "body": b'40{"a":', "more_body": True},
+        {"type": "http.request", "body": b"1}"},
+    ]
+
+    async def receive() -> Message:
+        return chunks.pop(0)
+
+    async def send(message: Message) -> None:
+        raise AssertionError(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/_nicegui_ws/socket.io/", "query_string": b"", "headers": []}
+    environ = await engineio_asgi._async["translate_request"](scope, receive, send)
+    assert await environ["wsgi.input"].read() == b'40{"a":1}'
