@@ -14,6 +14,7 @@ from ui.app import setup
 from ui.lean_io import speed_up_messages
 from ui.runtime import (
     MemoryReturner,
+    count_tab_pages,
     drop_unused_tab_storage,
     forget_tabs,
     free_departed_pages,
@@ -46,6 +47,7 @@ def main() -> None:
     # Collector pauses and memory after browsers leave: ui/runtime.py, measured in bench/load.
     app.on_startup(tune_gc)
     forget_tabs()
+    app.on_connect(count_tab_pages)
     app.on_delete(drop_unused_tab_storage)
     app.on_connect(let_go_of_page_request)
     app.on_startup(send_sockets_around_middleware)

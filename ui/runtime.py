@@ -22,6 +22,7 @@ __all__ = [
     "HEARTBEAT",
     "TAB_STORAGE_SECONDS",
     "MemoryReturner",
+    "count_tab_pages",
     "drop_unused_tab_storage",
     "forget_tabs",
     "free_departed_pages",
@@ -198,6 +199,16 @@ def handle_socket_events_in_order() -> None:
     core.sio.async_handlers = False
 
 
+_PAGES_OF_TAB: dict[str, set[str]] = {}
+"""The pages (client ids) of each browser tab that connected, for :func:`drop_unused_tab_storage`."""
+
+
+def count_tab_pages(client: Client) -> None:
+    """On connect: note the page's tab (NiceGUI pins a page to its tab at the first handshake)."""
+    if client._pinned_tab_id is not None:
+        _PAGES_OF_TAB.setdefault(client._pinned_tab_id, set()).add(client.id)
+
+
 def drop_unused_tab_storage(client: Client) -> None:
     """When a page is deleted, drop its tab's storage at once if nothing is in it and no other page uses it.
 
@@ -205,14 +216,21 @@ def drop_unused_tab_storage(client: Client) -> None:
     :data:`TAB_STORAGE_SECONDS` after its page is gone. The game keeps nothing there, so after a
     crowd leaves, 1500 empty dictionaries would outlive it by minutes, scattered over the memory
     the crowd's pages used and keeping the allocator from handing that memory back. A tab that
-    comes back (a reload) gets a new one, as NiceGUI makes one for every connecting tab.
+    comes back (a reload) gets a new one, as NiceGUI makes one for every connecting tab. The other
+    pages of a tab are those :func:`count_tab_pages` saw connect (not a look through every page:
+    1440 pages deleted together would make that 2 million looks).
     """
     tab_id = client._pinned_tab_id
-    tabs = app.storage._tabs
-    tab = tabs.get(tab_id) if tab_id else None
-    if tab_id is None or tab is None or len(tab) or isinstance(tab, PersistentDict):
+    if tab_id is None:
         return
-    if any(other is not client and other._pinned_tab_id == tab_id for other in Client.instances.values()):
+    pages = _PAGES_OF_TAB.get(tab_id, set())
+    pages.discard(client.id)
+    if pages:
+        return  # another page of the tab still uses it
+    _PAGES_OF_TAB.pop(tab_id, None)
+    tabs = app.storage._tabs
+    tab = tabs.get(tab_id)
+    if tab is None or len(tab) or isinstance(tab, PersistentDict):
         return
     del tabs[tab_id]
 

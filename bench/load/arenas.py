@@ -65,10 +65,14 @@ def census(sparse_kib: int = 64, examples: int = 12) -> dict[str, Any]:
     frozen = gc.get_freeze_count()
     gc.unfreeze()  # frozen objects are not in gc.get_objects()
     try:
-        tracked = gc.get_objects()
+        return _census(sparse_kib, examples)
     finally:
         if frozen:
             gc.freeze()
+
+
+def _census(sparse_kib: int, examples: int) -> dict[str, Any]:
+    tracked = gc.get_objects()
     spans = _mappings()
     seen: set[int] = set()
     by_arena: dict[int, list[object]] = defaultdict(list)
@@ -99,7 +103,6 @@ def census(sparse_kib: int = 64, examples: int = 12) -> dict[str, Any]:
         for referent in gc.get_referents(obj):
             if not gc.is_tracked(referent):
                 place(referent)
-    del tracked
     arenas = []
     sparse_kinds: Counter[str] = Counter()
     sparse_examples: dict[str, list[str]] = {}

@@ -20,7 +20,8 @@ Environment (all optional):
   ``PROBE_TRACEMALLOC_FRAMES=N`` also the N callers of each), object counts
   by type, NiceGUI clients and elements per client, the small-object allocator's arenas and how
   much of them live objects use, and (once few are left) the objects new since the first report;
-  with ``PROBE_ARENAS=1`` (once few are left) which objects sit in which arena (``arenas.py``).
+  with ``PROBE_ARENAS=1`` (once few are left) which objects sit in which arena (``arenas.py``), and
+  with ``PROBE_CLEAR_CACHES=1`` after the app's and the standard library's caches were emptied (an experiment).
 """
 
 from __future__ import annotations
@@ -209,11 +210,32 @@ def _c_heap_stats() -> dict[str, int]:
     }
 
 
+def _clear_caches() -> None:
+    """Experiment: what the app and the standard library keep from a crowd, dropped."""
+    import urllib.parse
+
+    from games.hub import GameHub
+    from ui import board
+
+    board.column_html.cache_clear()
+    board._RECENT_COLUMNS.clear()
+    urllib.parse.clear_cache()  # type: ignore[attr-defined]  # undocumented, but there
+    gc.unfreeze()  # the hub was made at startup, and frozen with the rest
+    hubs = [o for o in gc.get_objects() if isinstance(o, GameHub)]
+    gc.freeze()
+    for hub in hubs:
+        for limiter in (hub.move_limit, hub.create_limit):
+            limiter._sweep(float("inf"))
+    gc.collect()
+
+
 def _memory_report(path: Path) -> None:
     """On SIGUSR2: what the heap holds now, against the first call (taken before the browsers came)."""
     global _baseline, _baseline_types, _baseline_ids
     from nicegui import Client
 
+    if os.environ.get("PROBE_CLEAR_CACHES") == "1" and len(Client.instances) < 10:
+        _clear_caches()
     gc.collect()
     types = Counter(type(o).__name__ for o in gc.get_objects())
     clients = list(Client.instances.values())

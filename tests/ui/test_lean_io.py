@@ -21,6 +21,7 @@ import pytest
 import socketio
 import uvicorn
 import websockets
+from bidict import bidict
 from engineio.async_socket import AsyncSocket
 from nicegui import core, ui
 from nicegui.testing import User
@@ -502,3 +503,64 @@ async def test_a_deadline_cancels_a_wait_that_lasts_too_long_and_only_that() -> 
     assert await asyncio.create_task(waits([0.1, 0.2, 0.25, 0.1])) == (4, False, 0)
     assert await asyncio.create_task(waits([0.1, 0.2, 5.0, 0.1])) == (2, True, 0)
     assert loop.time() - started < 3  # the long wait ended at its deadline, not after its 5 s
+
+
+class CountingRoom(bidict[str, str]):
+    """A Socket.IO room that counts the membership tests made on it."""
+
+    tests = 0
+
+    def __contains__(self, key: object) -> bool:
+        CountingRoom.tests += 1
+        return super().__contains__(key)
+
+
+def crowd(manager: AsyncManager, pages: int) -> list[str]:
+    """``pages`` sids in the default namespace, each in its own room and its page's room, as NiceGUI has them."""
+    sids = []
+    for i in range(pages):
+        sid = f"sid{i}"
+        manager.basic_enter_room(sid, "/", None, eio_sid=f"eio{i}")
+        manager.basic_enter_room(sid, "/", sid)
+        manager.basic_enter_room(sid, "/", f"client{i}")
+        sids.append(sid)
+    return sids
+
+
+@pytest.mark.parametrize(("manager_class", "lean"), [(LeanManager, True), (AsyncManager, False)])
+def test_a_disconnect_finds_its_rooms_without_looking_in_every_room(
+    monkeypatch: pytest.MonkeyPatch, manager_class: type[AsyncManager], lean: bool
+) -> None:
+    # NiceGUI asks for a leaving socket's rooms and the manager then leaves them: upstream looks
+    # in each of the namespace's rooms both times (3000 of them with 1500 pages open).
+    monkeypatch.setattr(socketio.base_manager, "bidict", CountingRoom)
+    manager = manager_class()
+    sids = crowd(manager, 500)
+    manager.basic_enter_room("sid7", "/", "game-a")
+    CountingRoom.tests = 0
+    assert sorted(manager.get_rooms("sid7", "/")) == ["client7", "game-a", "sid7"]
+    manager.basic_disconnect("sid7", "/")
+    assert manager.get_rooms("sid7", "/") == []
+    assert (CountingRoom.tests < 20) is lean
+    # What is left is what upstream leaves: every other sid in its rooms, sid7 in none.
+    assert "sid7" not in manager.rooms["/"][None]
+    assert "game-a" not in manager.rooms["/"]
+    assert "client7" not in manager.rooms["/"]
+    for sid in sids[:7] + sids[8:20]:
+        assert sorted(manager.get_rooms(sid, "/")) == sorted([sid, f"client{sid[3:]}"])
+        assert sorted(AsyncManager.get_rooms(manager, sid, "/")) == sorted(manager.get_rooms(sid, "/"))
+
+
+def test_rooms_entered_and_left_read_as_upstream_reads_them() -> None:
+    manager = LeanManager()
+    crowd(manager, 3)
+    manager.basic_enter_room("sid1", "/", "game")
+    manager.basic_enter_room("sid2", "/", "game")
+    manager.basic_leave_room("sid1", "/", "game")
+    manager.basic_leave_room("sid1", "/", "no such room")
+    manager.basic_close_room("game", "/")
+    with pytest.raises(ValueError, match="sid room"):
+        manager.basic_enter_room("sid0", "/", "sid1")
+    for sid in ("sid0", "sid1", "sid2", "nobody"):
+        assert manager.get_rooms(sid, "/") == AsyncManager.get_rooms(manager, sid, "/")
+        assert manager.get_rooms(sid, "/other") == AsyncManager.get_rooms(manager, sid, "/other") == []
