@@ -14,11 +14,10 @@ from ui.app import setup
 from ui.lean_io import speed_up_messages
 from ui.runtime import (
     MemoryReturner,
-    count_tab_pages,
-    drop_unused_tab_storage,
     forget_tabs,
     free_departed_pages,
     handle_socket_events_in_order,
+    index_tab_pages,
     let_go_of_page_request,
     parse_props_once,
     send_sockets_around_middleware,
@@ -47,8 +46,7 @@ def main() -> None:
     # Collector pauses and memory after browsers leave: ui/runtime.py, measured in bench/load.
     app.on_startup(tune_gc)
     forget_tabs()
-    app.on_connect(count_tab_pages)
-    app.on_delete(drop_unused_tab_storage)
+    index_tab_pages()
     app.on_connect(let_go_of_page_request)
     app.on_startup(send_sockets_around_middleware)
     app.on_startup(slow_heartbeat)

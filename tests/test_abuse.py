@@ -58,8 +58,16 @@ async def test_malformed_and_forged_events_change_nothing_and_log_no_error(serve
 
     await red.click(3)
     await settle(lambda: len(disc_labels(yellow)) == 1)
+    # Acknowledgements no page sends, while red's page still keeps the messages it was sent: a
+    # message number that is not a number (NiceGUI compared it and failed with a traceback), and
+    # (below) red's client id from the spectator's socket.
+    assert red.sio is not None
+    await red.sio.emit("ack", {"client_id": red.client_id, "next_message_id": "x"})
+    await red.sio.emit("ack", {"client_id": red.client_id})
+    await red.sio.emit("ack", ["not", "a", "dict"])
 
     assert mallory.sio is not None
+    await mallory.sio.emit("ack", {"client_id": red.client_id, "next_message_id": 10**9})
     hostile: list[dict[str, Any]] = [
         {},  # nothing at all
         {"client_id": mallory.client_id},  # no element

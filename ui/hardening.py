@@ -52,14 +52,15 @@ def guard_socket_events() -> None:
     """Wrap NiceGUI's socket handlers so that only well-formed messages from the page's own socket reach them.
 
     NiceGUI trusts what a page script sends: a forged message with a missing key, an unknown
-    listener or arguments that are not JSON would end in a traceback in the log, and an event that
-    names another browser's client id would act on that browser's page. A real page never sends
+    listener, arguments that are not JSON or an acknowledgement whose message number is not a
+    number would end in a traceback in the log, and an event or acknowledgement that names
+    another browser's client id would act on that browser's page. A real page never sends
     one, so such a message is dropped with a warning (once a minute per socket at most).
     """
     handlers = core.sio.handlers.get("/", {})
     quiet = _QuietWarnings()
     _guard_packets(quiet)
-    for name in ("event", "log", "javascript_response"):
+    for name in ("event", "ack", "log", "javascript_response"):
         original = handlers.get(name)
         if original is None or getattr(original, "_guarded", False):
             continue
@@ -105,6 +106,10 @@ def _guard(name: str, original: Callable[..., Any], quiet: _QuietWarnings) -> Ca
     def guarded(sid: str, message: Any = None, *_: Any) -> Any:
         if name == "event" and not _well_formed(message):
             quiet.warn(sid, "dropped a malformed event from socket %s", sid)
+            return None
+        if name == "ack" and not (isinstance(message, dict) and type(message.get("next_message_id")) is int):
+            # A page acknowledges the messages it has by the next one's number (NiceGUI compares it).
+            quiet.warn(sid, "dropped a malformed acknowledgement from socket %s", sid)
             return None
         if not isinstance(message, dict) or not _in_room(sid, message.get("client_id")):
             # The handshake put the socket in the room of its own client; any other client is not its to act for.

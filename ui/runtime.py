@@ -6,12 +6,14 @@ import asyncio
 import ctypes
 import ctypes.util
 import gc
+import hashlib
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import engineio.async_drivers.asgi as engineio_asgi
-from nicegui import Client, app, core
+from nicegui import Client, app, background_tasks, core
 from nicegui.element import Element
 from nicegui.persistence import PersistentDict
 from nicegui.props import Props
@@ -27,6 +29,7 @@ __all__ = [
     "forget_tabs",
     "free_departed_pages",
     "handle_socket_events_in_order",
+    "index_tab_pages",
     "let_go_of_page_request",
     "parse_props_once",
     "release_memory",
@@ -207,6 +210,63 @@ def count_tab_pages(client: Client) -> None:
     """On connect: note the page's tab (NiceGUI pins a page to its tab at the first handshake)."""
     if client._pinned_tab_id is not None:
         _PAGES_OF_TAB.setdefault(client._pinned_tab_id, set()).add(client.id)
+
+
+_UPSTREAM_HANDLE_DISCONNECT = Client.handle_disconnect
+_HANDLE_DISCONNECT_SOURCE = "b015c485f51fe8de"
+"""The source :func:`_handle_disconnect` was copied from (nicegui 3.18.0), as :func:`_source_fingerprint` gives it."""
+
+
+def _source_fingerprint(function: Callable[..., Any]) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
+
+
+def _handle_disconnect(self: Client, socket_id: str) -> None:
+    """NiceGUI's ``Client.handle_disconnect``, asking :data:`_PAGES_OF_TAB` whether the tab is still used.
+
+    Upstream looks through every page for one pinned to the same tab when a page is deleted: with
+    1440 pages deleted together, a million looks. Otherwise the same code.
+    """
+    if socket_id not in self._socket_to_document_id:
+        return
+    document_id = self._socket_to_document_id.pop(socket_id)
+    self._cancel_delete_task(document_id)
+    self._num_connections[document_id] -= 1
+    tab_id_to_close = self.tab_id
+    # keep the tab_id as long as any socket is live, e.g. one that reconnected before this one was reaped
+    if not self._socket_to_document_id:
+        self.tab_id = None
+
+    for t in self.disconnect_handlers:
+        self.safe_invoke(t)
+    for t in core.app._disconnect_handlers:
+        self.safe_invoke(t)
+
+    async def delete_content() -> None:
+        await asyncio.sleep(self.page.resolve_reconnect_timeout())
+        if self._num_connections[document_id] == 0:
+            self._num_connections.pop(document_id)
+            self._delete_tasks.pop(document_id)
+            self.delete()  # before closing the tab storage, so a reconnect in between cannot create a new one
+            if tab_id_to_close and not _PAGES_OF_TAB.get(tab_id_to_close):
+                await app.storage.close_tab(tab_id_to_close)  # unless still in use, e.g. after a reload
+
+    self._delete_tasks[document_id] = background_tasks.create(delete_content(), name=f"delete content {document_id}")
+
+
+def index_tab_pages() -> bool:
+    """Keep each tab's pages (:func:`count_tab_pages`, :func:`drop_unused_tab_storage`) and use them on disconnect.
+
+    Returns whether NiceGUI's ``handle_disconnect`` was replaced (only where it is the source the
+    replacement was copied from; otherwise it stays, with a warning).
+    """
+    app.on_connect(count_tab_pages)
+    app.on_delete(drop_unused_tab_storage)
+    if _source_fingerprint(_UPSTREAM_HANDLE_DISCONNECT) != _HANDLE_DISCONNECT_SOURCE:
+        log.warning("Client.handle_disconnect: upstream changed since ui/runtime.py was written; keeping upstream's")
+        return False
+    Client.handle_disconnect = _handle_disconnect  # type: ignore[method-assign]
+    return True
 
 
 def drop_unused_tab_storage(client: Client) -> None:

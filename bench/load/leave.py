@@ -94,8 +94,12 @@ def one_run(app_dir: Path, crowd: int, games: int, crowd_seconds: float, seconds
     stalls = within(probe["loop_stalls"])
     pauses = within(probe["long_pauses"])
     largest = max(probe["long_pauses"], key=lambda p: p["ms"], default=None)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=app_dir, capture_output=True, text=True, check=False
+    ).stdout.strip()
     return {
         "app_dir": str(app_dir),
+        "commit": commit,
         "crowd_browsers": crowd_report["browsers"],
         "crowd_left_at": round(crowd_report["play_window"][1] - start, 1),
         "browsers": played["browsers"],
@@ -119,7 +123,7 @@ def markdown(runs: list[dict[str, Any]], machine: str) -> str:
         "row play on (their clicks measured, the server's event-loop stalls of 20 ms or more and its",
         "collections counted in their play window; times from the start of their play).",
         "",
-        "| app | crowd | crowd left at | games' browsers | p50 / p99 / max (ms) | stalls (total ms, longest) "
+        "| app (commit) | crowd | crowd left at | games' browsers | p50 / p99 / max (ms) | stalls (total ms, longest) "
         "| largest collection (gen, ms, objects collected, at) | errors / lost |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -127,7 +131,8 @@ def markdown(runs: list[dict[str, Any]], machine: str) -> str:
         latency = run["latency_ms"]
         largest = run["largest_collection"] or {}
         lines.append(
-            f"| {run['app_dir']} | {run['crowd_browsers']} | {run['crowd_left_at']} s | {run['browsers']} "
+            f"| {run['app_dir']} ({run.get('commit')}) | {run['crowd_browsers']} | {run['crowd_left_at']} s "
+            f"| {run['browsers']} "
             f"| {latency['p50']} / {latency['p99']} / {latency['max']} "
             f"| {run['stalls']} ({run['stalled_ms']} ms, {run['longest_stall_ms']} ms) "
             f"| {largest.get('gen')}, {largest.get('ms')} ms, {largest.get('collected')} "
@@ -156,9 +161,13 @@ def main() -> None:
         runs.append(run)
     cpu = platform.processor() or platform.machine()
     machine = f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "runs": runs}, indent=1))
-        args.json.with_suffix(".md").write_text(markdown(runs, machine))
+    write(args.json, runs, machine)
+
+
+def write(path: Path | None, runs: list[dict[str, Any]], machine: str) -> None:
+    if path:
+        path.write_text(json.dumps({"machine": machine, "runs": runs}, indent=1))
+        path.with_suffix(".md").write_text(markdown(runs, machine))
 
 
 if __name__ == "__main__":

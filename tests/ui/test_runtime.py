@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import weakref
 from collections.abc import Callable, Iterator
@@ -363,3 +364,46 @@ async def test_an_http_request_still_reads_its_body() -> None:
     scope = {"type": "http", "method": "POST", "path": "/_nicegui_ws/socket.io/", "query_string": b"", "headers": []}
     environ = await engineio_asgi._async["translate_request"](scope, receive, send)
     assert await environ["wsgi.input"].read() == b'40{"a":1}'
+
+
+def test_the_replaced_disconnect_handler_is_a_copy_of_the_installed_nicegui() -> None:
+    # The copy is only installed over the source it was copied from (main.py installed it here).
+    assert runtime._source_fingerprint(runtime._UPSTREAM_HANDLE_DISCONNECT) == runtime._HANDLE_DISCONNECT_SOURCE
+    assert Client.handle_disconnect is runtime._handle_disconnect
+
+
+async def test_a_page_whose_socket_went_is_deleted_and_its_tab_closed_unless_another_page_uses_it(
+    create_user: Callable[[], User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nicegui import app
+
+    closed: list[str | None] = []
+
+    async def close_tab(tab_id: str | None) -> None:
+        closed.append(tab_id)
+
+    monkeypatch.setattr(app.storage, "close_tab", close_tab)
+    alone, reloaded = create_user(), create_user()
+    await alone.open("/")
+    await reloaded.open("/")
+    first = reloaded.client
+    await reloaded.open("/")  # a reload: a second page of the same tab
+    pages = [alone.client, first]
+    assert all(page is not None for page in pages)
+    for page in pages:
+        assert page is not None
+        monkeypatch.setattr(page.page, "resolve_reconnect_timeout", lambda: 0.0)
+        tab_id = page.tab_id
+        (socket_id,) = list(page._socket_to_document_id)
+        page.handle_disconnect(socket_id)
+        for _ in range(50):
+            if page.id not in Client.instances:
+                break
+            await asyncio.sleep(0.01)
+        assert page.id not in Client.instances
+        assert page.is_deleted
+        await asyncio.sleep(0.01)
+        if page is first:
+            assert tab_id not in closed  # the reloaded page still uses the tab
+        else:
+            assert closed == [tab_id]
