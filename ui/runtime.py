@@ -225,7 +225,10 @@ def _handle_disconnect(self: Client, socket_id: str) -> None:
     """NiceGUI's ``Client.handle_disconnect``, asking :data:`_PAGES_OF_TAB` whether the tab is still used.
 
     Upstream looks through every page for one pinned to the same tab when a page is deleted: with
-    1440 pages deleted together, a million looks. Otherwise the same code.
+    1440 pages deleted together, a million looks. Otherwise the same code. (A page counts for its
+    tab from its first completed connection, where upstream counts it from the handshake: a page
+    whose socket went while its tab storage was being made is not counted. Closing a tab storage
+    matters only for one kept in Redis, which this app does not use.)
     """
     if socket_id not in self._socket_to_document_id:
         return
