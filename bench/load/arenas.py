@@ -61,7 +61,11 @@ def _describe(obj: object) -> str:
 
 
 def census(sparse_kib: int = 64, examples: int = 12) -> dict[str, Any]:
-    """Objects per arena; for arenas with less than ``sparse_kib`` of objects found, what they are."""
+    """Objects per arena; for arenas with less than ``sparse_kib`` of objects found, what they are.
+
+    Frozen objects (``gc.freeze``) are unfrozen for the walk and the live heap is frozen again
+    after it: a probe's last report, not something to run in the middle of a measurement.
+    """
     frozen = gc.get_freeze_count()
     gc.unfreeze()  # frozen objects are not in gc.get_objects()
     try:

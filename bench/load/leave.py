@@ -13,36 +13,21 @@ largest collection. Several ``--app-dir`` run one after another (a baseline and 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
-import platform
-import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from harness import free_port  # noqa: E402
+from harness import ServerProcess, free_port, machine  # noqa: E402
 
 
-def wait_for_health(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer /healthz within {timeout} s")
-
-
-def one_run(app_dir: Path, crowd: int, games: int, crowd_seconds: float, seconds: float) -> dict[str, Any]:
+async def one_run(app_dir: Path, crowd: int, games: int, crowd_seconds: float, seconds: float) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="leave-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -56,33 +41,27 @@ def one_run(app_dir: Path, crowd: int, games: int, crowd_seconds: float, seconds
         "LOG_LEVEL": "WARNING",
         "PROBE_STATS": str(stats),
     }
-    with (work / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, str(HERE / "gcprobe.py"), str(app_dir / "main.py")],
-            cwd=app_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    argv = [sys.executable, str(HERE / "gcprobe.py"), str(app_dir / "main.py")]
+    server = ServerProcess(argv, env=env, log_path=work / "server.log", cwd=app_dir)
     try:
-        wait_for_health(url)
+        await server.start(f"{url}/healthz")
 
-        def loadgen(n: int, duration: float, procs: int, name: str) -> subprocess.Popen[bytes]:
-            command = [sys.executable, str(HERE / "loadgen.py"), "--url", url, "--pid", str(server.pid)]
-            command += ["--games", str(n), "--duration", str(duration), "--procs", str(procs)]
-            command += ["--json", str(work / f"{name}.json")]
-            return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        async def loadgen(n: int, duration: float, procs: int, name: str) -> asyncio.subprocess.Process:
+            command = ["--url", url, "--pid", str(server.pid), "--games", str(n), "--duration", str(duration)]
+            command += ["--procs", str(procs), "--json", str(work / f"{name}.json")]
+            return await asyncio.create_subprocess_exec(
+                sys.executable, str(HERE / "loadgen.py"), *command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
 
-        big = loadgen(crowd, crowd_seconds, 2, "crowd")
-        time.sleep(crowd_seconds)  # the crowd is connected and playing by now
-        small = loadgen(games, seconds, 1, "games")
+        big = await loadgen(crowd, crowd_seconds, 2, "crowd")
+        await asyncio.sleep(crowd_seconds)  # the crowd is connected and playing by now
+        small = await loadgen(games, seconds, 1, "games")
         for process in (small, big):
-            if process.wait(timeout=600) != 0:
+            if await asyncio.wait_for(process.wait(), 600) != 0:
                 raise RuntimeError(f"a load generator failed with {process.returncode} ({work})")
-        time.sleep(3)  # the probe writes its statistics every 2 s
+        await asyncio.sleep(3)  # the probe writes its statistics every 2 s
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        server.stop()
     played = json.loads((work / "games.json").read_text())
     crowd_report = json.loads((work / "crowd.json").read_text())
     probe = json.loads(stats.read_text())
@@ -115,11 +94,11 @@ def one_run(app_dir: Path, crowd: int, games: int, crowd_seconds: float, seconds
     }
 
 
-def markdown(runs: list[dict[str, Any]], machine: str) -> str:
+def markdown(runs: list[dict[str, Any]], where: str) -> str:
     lines = [
         "# A crowd leaves at once",
         "",
-        f"Machine: {machine}. Each row: one server; a crowd plays, then leaves while the games in the",
+        f"Machine: {where}. Each row: one server; a crowd plays, then leaves while the games in the",
         "row play on (their clicks measured, the server's event-loop stalls of 20 ms or more and its",
         "collections counted in their play window; times from the start of their play).",
         "",
@@ -152,22 +131,22 @@ def main() -> None:
     args = parser.parse_args()
     runs = []
     for app_dir in args.app_dir or [HERE.parents[1]]:
-        run = one_run(app_dir.resolve(), args.crowd, args.games, args.crowd_seconds, args.seconds)
+        run = asyncio.run(one_run(app_dir.resolve(), args.crowd, args.games, args.crowd_seconds, args.seconds))
         latency = run["latency_ms"]
         print(
             f"{app_dir}: p50/p99/max {latency['p50']}/{latency['p99']}/{latency['max']} ms, "
             f"{run['stalls']} stalls ({run['stalled_ms']} ms), largest collection {run['largest_collection']}"
         )
         runs.append(run)
-    cpu = platform.processor() or platform.machine()
-    machine = f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    write(args.json, runs, machine)
+    facts = machine()
+    where = f"{facts['cpu']}, {facts['cores']} cores, {facts['memory_gib']} GiB, Python {facts['python']}"
+    write(args.json, runs, where)
 
 
-def write(path: Path | None, runs: list[dict[str, Any]], machine: str) -> None:
+def write(path: Path | None, runs: list[dict[str, Any]], where: str) -> None:
     if path:
-        path.write_text(json.dumps({"machine": machine, "runs": runs}, indent=1))
-        path.with_suffix(".md").write_text(markdown(runs, machine))
+        path.write_text(json.dumps({"machine": where, "runs": runs}, indent=1))
+        path.with_suffix(".md").write_text(markdown(runs, where))
 
 
 if __name__ == "__main__":
