@@ -189,10 +189,14 @@ class GameHub:
         self._background: set[asyncio.Task[None]] = set()
         store.on_presence(self._remote_presence)
         # A person clicks a few times a second at most; a script flooding clicks gets told to slow down.
-        self.move_limit = move_limit or RateLimiter(rate=5, burst=20, message="Too many moves at once: slow down.")
-        self.create_limit = create_limit or RateLimiter(
-            rate=0.2, burst=10, message="You are starting games too quickly; try again in a minute."
-        )
+        # (``is None``, not ``or``: a limiter with no buckets yet has a length of 0.)
+        if move_limit is None:
+            move_limit = RateLimiter(rate=5, burst=20, message="Too many moves at once: slow down.")
+        if create_limit is None:
+            create_limit = RateLimiter(
+                rate=0.2, burst=10, message="You are starting games too quickly; try again in a minute."
+            )
+        self.move_limit, self.create_limit = move_limit, create_limit
         self._live: dict[str, LiveGame] = {}
         self._keys: dict[str, str] = {}  # join and watch keys of the live games
         self._change_hooks: list[Callable[[LiveGame], None]] = []
@@ -469,9 +473,19 @@ class GameHub:
         await self._change(live, ask)
         return live.record.round != round_before
 
+    def forget_full_limits(self) -> int:
+        """Drop the rate limits' buckets that have refilled (a full bucket means no limit yet).
+
+        The limits drop them on their own as further moves and games come; after a crowd has
+        left, nothing comes, and the buckets of 1500 departed browsers would stay. Returns how
+        many were dropped.
+        """
+        return self.move_limit.sweep() + self.create_limit.sweep()
+
     async def cleanup(self, max_idle: float) -> int:
         """Delete games nobody has changed for ``max_idle`` seconds, and forget them here."""
         before = time.time() - max_idle
+        self.forget_full_limits()
         deleted = await self.store.delete_idle(before)
         for live in list(self._live.values()):
             if live.record.updated < before:

@@ -51,6 +51,13 @@ class RateLimiter:
         if now - self._last_sweep > self.burst / self.rate:
             self._sweep(now)
 
+    def sweep(self) -> int:
+        """Drop the buckets that have refilled by now (:meth:`check` does it on its own as it goes,
+        but only while keys keep coming); returns how many were dropped."""
+        before = len(self._buckets)
+        self._sweep(self._clock())
+        return before - len(self._buckets)
+
     def _sweep(self, now: float) -> None:
         self._last_sweep = now
         full = [k for k, b in self._buckets.items() if b.tokens + (now - b.stamp) * self.rate >= self.burst]

@@ -15,7 +15,7 @@ from typing import Any
 import engineio.async_drivers.asgi as engineio_asgi
 from nicegui import Client, app, background_tasks, core
 from nicegui.element import Element
-from nicegui.persistence import PersistentDict
+from nicegui.persistence import FilePersistentDict, PersistentDict
 from nicegui.props import Props
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -392,10 +392,45 @@ def release_memory() -> bool:
     return bool(_TRIM(0)) if _TRIM is not None else False
 
 
+def _session_of(client: Client) -> str | None:
+    session = client.request.scope.get("session") if client.request is not None else None
+    return session.get("id") if isinstance(session, dict) else None
+
+
+def prune_user_storage() -> int:
+    """Drop the empty ``app.storage.user`` of every browser session with no page open and no request running.
+
+    NiceGUI makes a user storage (a file-backed dictionary, about 1 KiB) for each new browser
+    session on its first request and never lets go of it: every visitor, every client without
+    cookies (a health check, a crawler) adds one to memory for as long as the server runs. The
+    game keeps nothing there. An empty one is nothing but its file name: when its browser comes
+    back, NiceGUI's middleware makes it again (reading the file if one was written). Storages that
+    hold anything, and those kept in Redis, stay as NiceGUI keeps them (bench/results/visitors.md).
+    Returns how many went.
+    """
+    users = app.storage._users
+    if not users:
+        return 0
+    busy = app.storage._active_request_sessions
+    open_sessions = {_session_of(client) for client in Client.instances.values()}
+    idle = [
+        session
+        for session, storage in users.items()
+        if session not in open_sessions
+        and not busy.get(session)
+        and isinstance(storage, FilePersistentDict)
+        and not storage
+    ]
+    for session in idle:
+        del users[session]
+    return len(idle)
+
+
 class MemoryReturner:
     """Watches the number of connected pages and releases memory once most of them have gone.
 
-    Checking is a dictionary's length every ``interval`` seconds. Releasing runs a full
+    Checking is a dictionary's length every ``interval`` seconds (and :func:`prune_user_storage`,
+    a look at each browser session's storage). Releasing runs a full
     collection, whose pause grows with what is still alive: with 1500 pages open it takes
     seconds (measured in bench/load), with a few dozen it takes milliseconds. So it happens only
     when at most ``fraction`` of the peak is left (and at least ``minimum`` pages went).
@@ -407,7 +442,8 @@ class MemoryReturner:
         self.releases = 0
 
     def check(self) -> bool:
-        """Release memory if most pages left since the peak; True if it did."""
+        """Prune idle user storage; release memory if most pages left since the peak; True if it did."""
+        prune_user_storage()
         clients = len(Client.instances)
         self.peak = max(self.peak, clients)
         gone = self.peak - clients

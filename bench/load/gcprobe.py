@@ -19,7 +19,8 @@ Environment (all optional):
   top sites against the first SIGUSR2's snapshot (with ``PROBE_TRACEMALLOC=1``; with
   ``PROBE_TRACEMALLOC_FRAMES=N`` also the N callers of each), object counts
   by type, NiceGUI clients and elements per client, the small-object allocator's arenas and how
-  much of them live objects use, and (once few are left) the objects new since the first report;
+  much of them live objects use, jemalloc's figures when it is the allocator (``LD_PRELOAD``),
+  and (once few are left) the objects new since the first report;
   with ``PROBE_ARENAS=1`` (once few are left) which objects sit in which arena (``arenas.py``), and
   with ``PROBE_CLEAR_CACHES=1`` after the app's and the standard library's caches were emptied (an experiment).
 """
@@ -210,6 +211,31 @@ def _c_heap_stats() -> dict[str, int]:
     }
 
 
+def _jemalloc_stats() -> dict[str, int]:
+    """jemalloc's view when it is the process's allocator (``LD_PRELOAD`` with ``PYTHONMALLOC=malloc``).
+
+    ``allocated`` is what live objects use; ``active`` the pages that hold any; ``resident`` what
+    the process keeps in memory for it (active, dirty pages not purged yet, metadata). Empty when
+    jemalloc is not loaded.
+    """
+    try:
+        mallctl = ctypes.CDLL(None).mallctl
+    except AttributeError:
+        return {}
+    size_p = ctypes.POINTER(ctypes.c_size_t)
+    mallctl.argtypes = [ctypes.c_char_p, ctypes.c_void_p, size_p, ctypes.c_void_p, ctypes.c_size_t]
+    epoch = ctypes.c_uint64(1)
+    size = ctypes.c_size_t(8)
+    mallctl(b"epoch", ctypes.byref(epoch), ctypes.byref(size), ctypes.byref(epoch), 8)
+    stats = {}
+    for name in ("allocated", "active", "resident", "mapped", "metadata", "retained"):
+        value = ctypes.c_size_t(0)
+        size = ctypes.c_size_t(ctypes.sizeof(value))
+        if mallctl(f"stats.{name}".encode(), ctypes.byref(value), ctypes.byref(size), None, 0) == 0:
+            stats[f"{name}_bytes"] = value.value
+    return stats
+
+
 def _clear_caches() -> None:
     """Experiment: what the app and the standard library keep from a crowd, dropped."""
     import urllib.parse
@@ -253,6 +279,7 @@ def _memory_report(path: Path) -> None:
     }
     data["pymalloc"] = _pymalloc_stats()
     data["c_heap"] = _c_heap_stats()
+    data["jemalloc"] = _jemalloc_stats()
     if os.environ.get("PROBE_ARENAS") == "1" and len(clients) < 10:
         from arenas import census  # beside this file
 

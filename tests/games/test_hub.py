@@ -19,7 +19,7 @@ from engine.connect4 import (
 from games.errors import ConflictError, GameNotFoundError, NotAllowedError, NotStartedError, SpectatorError
 from games.hub import COMPUTER, GameChanged, GameEvent, GameHub, MovePlayed, MoveUndone, NewGame
 from games.model import Mode, Role
-from games.ratelimit import RateLimitedError
+from games.ratelimit import RateLimitedError, RateLimiter
 from games.store import MemoryStore
 
 
@@ -220,6 +220,25 @@ async def test_a_flood_of_clicks_is_rate_limited_per_browser(hub: GameHub) -> No
     assert 170 <= refused <= 180  # all but the burst of 20 (and what refilled meanwhile)
     await hub.play(other, "bob", 3)  # another browser is not held back
     assert live.record.moves == ""
+
+
+async def test_the_limits_of_browsers_that_stopped_are_forgotten_even_when_no_one_plays_on() -> None:
+    now = [0.0]
+    limits = {name: RateLimiter(rate=5, burst=20, message=name, clock=lambda: now[0]) for name in ("moves", "games")}
+    hub = GameHub(MemoryStore(), move_limit=limits["moves"], create_limit=limits["games"])
+    games = [await hub.create(Mode.LOCAL, f"browser-{n}") for n in range(30)]
+    for n, live in enumerate(games):
+        await hub.play(live, f"browser-{n}", 3)
+    assert (len(limits["moves"]), len(limits["games"])) == (30, 30)
+    now[0] += 1.0  # every bucket has refilled; the crowd has gone and nothing checks a limit any more
+    assert hub.forget_full_limits() == 60
+    assert (len(limits["moves"]), len(limits["games"])) == (0, 0)
+    await hub.cleanup(max_idle=3600)  # the hub's periodic cleanup forgets them too
+    for n, live in enumerate(games[:2]):
+        await hub.play(live, f"browser-{n}", 4)
+    now[0] += 1.0
+    await hub.cleanup(max_idle=3600)
+    assert len(limits["moves"]) == 0
 
 
 async def test_creating_games_is_rate_limited(hub: GameHub) -> None:

@@ -38,3 +38,22 @@ def test_full_buckets_are_forgotten() -> None:
     clock.now += 10
     limiter.check("new")
     assert len(limiter) == 1
+
+
+def test_sweep_forgets_refilled_buckets_without_further_checks_and_keeps_the_others() -> None:
+    clock = Clock()
+    limiter = RateLimiter(rate=10, burst=5, message="x", clock=clock)
+    for key in range(100):
+        limiter.check(str(key))
+    for _ in range(5):
+        limiter.check("flood")  # empty: needs half a second to refill
+    clock.now += 0.2  # the others are full again after 0.1 s
+    assert limiter.sweep() == 100
+    assert len(limiter) == 1
+    limiter.check("flood")  # two tokens back at 10 per second: the flood's bucket was kept
+    limiter.check("flood")
+    with pytest.raises(RateLimitedError):
+        limiter.check("flood")
+    clock.now += 1
+    assert limiter.sweep() == 1
+    assert len(limiter) == 0

@@ -407,3 +407,42 @@ async def test_a_page_whose_socket_went_is_deleted_and_its_tab_closed_unless_ano
             assert tab_id not in closed  # the reloaded page still uses the tab
         else:
             assert closed == [tab_id]
+
+
+async def test_an_empty_user_storage_goes_once_its_browser_has_no_page_open(
+    create_user: Callable[[], User], tmp_path: Path
+) -> None:
+    from nicegui import app
+    from nicegui.persistence import FilePersistentDict
+
+    users = app.storage._users
+    gone, staying, keeper = create_user(), create_user(), create_user()
+    sessions = []
+    for user in (gone, staying, keeper):
+        await user.open("/")
+        assert user.client is not None
+        sessions.append(runtime._session_of(user.client))
+    gone_session, staying_session, keeper_session = known = [session for session in sessions if session]
+    assert len(set(known)) == 3
+    assert all(isinstance(users.get(session), FilePersistentDict) for session in known)
+    users[keeper_session]["kept"] = True  # what an app put there stays, as NiceGUI keeps it
+    # A browser whose first request is still running has no page yet: its storage stays too.
+    users["arriving"] = FilePersistentDict(tmp_path / "storage-user-arriving.json")
+    app.storage._active_request_sessions["arriving"] += 1
+    try:
+        for user in (gone, keeper):
+            assert user.client is not None
+            user.client.delete()
+        MemoryReturner().check()  # every 10 s in the app (main.py)
+        assert gone_session not in users
+        assert {staying_session, keeper_session, "arriving"} <= users.keys()
+        assert users[keeper_session] == {"kept": True}
+        # The browser comes back with its cookie: NiceGUI makes its storage again.
+        await gone.open("/")
+        assert gone.client is not None
+        assert runtime._session_of(gone.client) == gone_session
+        assert gone_session in users
+    finally:
+        app.storage._active_request_sessions.pop("arriving", None)
+        users.pop("arriving", None)
+        users[keeper_session].clear()
