@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -24,27 +23,22 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from harness import ServerProcess, free_port, machine  # noqa: E402
+from harness import machine  # noqa: E402
+from loadgen import start_app  # noqa: E402
 
 
 async def one_run(app_dir: Path, crowd: int, games: int, crowd_seconds: float, seconds: float) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="leave-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     stats = work / "stats.json"
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{work / 'games.db'}",
-        "STORAGE_SECRET": "leave",
-        "LOG_LEVEL": "WARNING",
-        "PROBE_STATS": str(stats),
-    }
     argv = [sys.executable, str(HERE / "gcprobe.py"), str(app_dir / "main.py")]
-    server = ServerProcess(argv, env=env, log_path=work / "server.log", cwd=app_dir)
+    server, url, _ = await start_app(
+        database="sqlite",
+        log_path=work / "server.log",
+        app_dir=app_dir,
+        argv=argv,
+        extra_env={"PROBE_STATS": str(stats)},
+    )
     try:
-        await server.start(f"{url}/healthz")
 
         async def loadgen(n: int, duration: float, procs: int, name: str) -> asyncio.subprocess.Process:
             command = ["--url", url, "--pid", str(server.pid), "--games", str(n), "--duration", str(duration)]

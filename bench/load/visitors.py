@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +25,8 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from harness import ServerProcess, free_port, log_problems, machine, rss_kib  # noqa: E402
+from harness import log_problems, machine, rss_kib  # noqa: E402
+from loadgen import start_app  # noqa: E402
 
 
 async def burst(url: str, requests: int, concurrency: int) -> int:
@@ -47,22 +47,10 @@ async def burst(url: str, requests: int, concurrency: int) -> int:
 
 
 async def one_run(app_dir: Path, bursts: int, requests: int, concurrency: int, settle: float) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="visitors-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "DATABASE_URL": f"sqlite:///{work / 'games.db'}",
-        "STORAGE_SECRET": "visitors",
-        "LOG_LEVEL": "WARNING",
-    }
-    log_path = work / "server.log"
-    server = ServerProcess([sys.executable, str(app_dir / "main.py")], env=env, log_path=log_path, cwd=app_dir)
+    log_path = Path(tempfile.mkdtemp(prefix="visitors-")) / "server.log"
+    server, url, _ = await start_app(database="sqlite", log_path=log_path, app_dir=app_dir)
     rows: list[dict[str, Any]] = []
     try:
-        await server.start(f"{url}/healthz")
         await asyncio.sleep(settle)
         start = rss_kib(server.pid)
         for number in range(1, bursts + 1):
