@@ -12,6 +12,7 @@ from nicegui import app, background_tasks, ui
 from games.settings import Settings, SettingsError
 from ui.app import setup
 from ui.lean_io import speed_up_messages
+from ui.restart import IdleRestart, KeptSocket
 from ui.runtime import (
     MemoryReturner,
     forget_tabs,
@@ -57,6 +58,14 @@ def main() -> None:
     # Fewer asyncio tasks per message in NiceGUI, python-socketio and python-engineio (ui/lean_io.py).
     speed_up_messages()
     app.on_startup(lambda: background_tasks.create(MemoryReturner().run(), name="return memory"))
+    # What a crowd leaves in CPython's allocator goes back only with the process: once it has
+    # gone, the server restarts in place on the same socket (ui/restart.py).
+    restart: IdleRestart | None = None
+    if settings.restarts_when_idle and settings.idle_restart_growth is not None:
+        watcher = restart = IdleRestart(growth=settings.idle_restart_growth, pages=settings.idle_restart_pages)
+        app.on_startup(lambda: background_tasks.create(watcher.run(), name="restart when idle"))
+    listener = KeptSocket(settings.host, settings.port)
+    listener.install()
     # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
     # found; this one lets the process end with status 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _stopped)
@@ -79,6 +88,8 @@ def main() -> None:
         # Uvicorn's own websocket ping would duplicate that heartbeat.
         ws_ping_interval=None,
     )
+    if restart is not None and restart.requested and listener.sock is not None:
+        restart.execute(listener.sock, {"STORAGE_SECRET": settings.storage_secret})
 
 
 def _stopped(signum: int, _frame: FrameType | None) -> None:

@@ -1,0 +1,173 @@
+"""Restarting in place once a crowd has gone, so that the memory it took goes back to the system.
+
+CPython's small-object allocator hands a 1 MiB arena back only when every object in it is free. A
+crowd of browsers fills hundreds of arenas; when it leaves, the few objects that outlive it (the
+next timer of a periodic task, a cursor's weak reference, a cache entry) sit scattered through
+them, and the process stays at about its peak size for the rest of its life: +323 % over its start
+after 1500 browsers left, with its live objects back where they started (bench/results/SUMMARY.md;
+jemalloc, mimalloc and glibc's malloc for every object did no better than +52 %).
+
+So when no page has been open for a while, at least ``pages`` were open at once since the process
+started, and it uses more than ``growth`` over its starting size, the server stops as it does on
+SIGTERM (pending writes finished, stores closed) and replaces its own image with a fresh one
+(``os.execve``): the same process id, the same command line and environment, the same storage
+secret, and the same listening socket, kept open across the exec so that a browser connecting
+meanwhile waits in the kernel's queue for the new image instead of being refused. Games live in
+the store, so nothing a player sees is lost; a computer game whose move was being chosen picks up
+again when its page is opened. With ``DATABASE_URL=memory://`` the games live only in the process,
+and it never restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from nicegui import Client, app
+from nicegui import server as nicegui_server
+
+__all__ = ["LISTEN_FD_VARIABLE", "IdleRestart", "KeptSocket", "listening_socket", "rss_bytes"]
+
+log = logging.getLogger(__name__)
+
+LISTEN_FD_VARIABLE = "CONNECT4_LISTEN_FD"
+"""Set by a restarting server for its next image: the number of the listening socket it keeps."""
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+_UVICORN_RUN = nicegui_server.Server.run
+
+
+def rss_bytes() -> int:
+    """This process's resident memory, from /proc (0 where there is none)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def listening_socket(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
+    """The socket the server listens on: the one a previous image of this process left, or a new one."""
+    inherited = os.environ.pop(LISTEN_FD_VARIABLE, "")
+    if inherited.isdigit():
+        sock = socket.socket(fileno=int(inherited))  # family and type read from the descriptor
+        sock.set_inheritable(False)
+        return sock
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+class KeptSocket:
+    """The listening socket of NiceGUI's server (started by ``ui.run``), which outlives the server.
+
+    :meth:`install` makes the server accept on this socket, made (or taken over from the previous
+    image of this process) when the server starts, not when the app is built: NiceGUI's simulated
+    users run ``main.py`` without serving anything. Uvicorn closes the sockets it is given when it
+    shuts down, so it gets a duplicate, and :attr:`sock` stays open and listening until the process
+    ends or hands it to its next image.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.sock: socket.socket | None = None
+
+    def install(self) -> None:
+        original = _UVICORN_RUN  # not whatever an earlier install left (NiceGUI's simulated users run main.py often)
+
+        def run(server: nicegui_server.Server, sockets: list[socket.socket] | None = None) -> None:
+            if sockets is None:
+                if self.sock is None:
+                    try:
+                        self.sock = listening_socket(self.host, self.port)
+                    except OSError as exc:
+                        sys.exit(f"connect4: cannot listen on {self.host}:{self.port}: {exc.strerror or exc}")
+                sockets = [self.sock.dup()]
+            original(server, sockets=sockets)
+
+        nicegui_server.Server.run = run  # type: ignore[method-assign, assignment]
+
+
+class IdleRestart:
+    """Decides, every ``interval`` seconds, whether to restart the process in place; then does it.
+
+    ``growth`` is the fraction over the starting size (0.1 for 10 %: the size when :meth:`run`
+    starts, that is once the app has started) that the process must exceed,
+    with no page open for ``idle_checks`` checks in a row, after at least ``pages`` pages were open
+    at once. :meth:`check` asks NiceGUI's server to stop; ``main.py`` calls :meth:`execute` once
+    ``ui.run`` has returned.
+    """
+
+    def __init__(
+        self,
+        *,
+        growth: float,
+        pages: int = 20,
+        interval: float = 5.0,
+        idle_checks: int = 1,
+        memory: Callable[[], int] = rss_bytes,
+        stop: Callable[[], None] = app.shutdown,
+    ) -> None:
+        self.growth, self.pages, self.interval, self.idle_checks = growth, pages, interval, idle_checks
+        self._memory, self._stop = memory, stop
+        self.start = memory()
+        self.peak_pages = 0
+        self.idle = 0
+        self.requested = False
+
+    def check(self, open_pages: int) -> bool:
+        """Look once, with ``open_pages`` pages open now; True if the restart is due (and asked for)."""
+        if self.requested:
+            return True
+        self.peak_pages = max(self.peak_pages, open_pages)
+        if open_pages or self.peak_pages < self.pages:
+            self.idle = 0
+            return False
+        self.idle += 1
+        now = self._memory()
+        if self.idle < self.idle_checks or now <= self.start * (1 + self.growth):
+            return False
+        log.warning(  # at WARNING: an operator sees every restart, whatever LOG_LEVEL says
+            "restarting in place: no page open, %d were; %.0f MiB against %.0f MiB at the start",
+            self.peak_pages,
+            now / 2**20,
+            self.start / 2**20,
+        )
+        self.requested = True
+        self._stop()
+        return True
+
+    async def run(self) -> None:
+        self.start = self._memory()
+        while not self.requested:
+            await asyncio.sleep(self.interval)
+            self.check(len(Client.instances))
+
+    def execute(self, sock: socket.socket, env: dict[str, str] | None = None) -> NoReturn:
+        """Replace this process's image with a fresh one that listens on ``sock`` (``env`` added to its environment)."""
+        for child in multiprocessing.active_children():  # the computer's workers, already told to stop
+            child.join(timeout=5.0)
+            if child.is_alive():
+                child.kill()
+                child.join()
+        sock.set_inheritable(True)
+        environment: dict[str, Any] = {**os.environ, **(env or {}), LISTEN_FD_VARIABLE: str(sock.fileno())}
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environment)
