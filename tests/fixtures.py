@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from engine.connect4 import Connect4
 
@@ -125,6 +125,23 @@ def chromium() -> Iterator[object]:
 def click_column(page: Page, column: int) -> None:
     """Click the control labelled "Column N" (N from 1) in a real browser."""
     page.get_by_role("button", name=f"Column {column}", exact=True).click()
+
+
+def start_online_game(red: Page, yellow: Page, url: str, columns: list[int]) -> str:
+    """Red invites at ``url``, yellow joins, and they play ``columns`` in turn, each move acknowledged.
+
+    Acknowledged: the opponent's board shows it, so the server has stored it. Returns the join link.
+    """
+    red.goto(url)
+    red.get_by_role("button", name="Invite a friend").click()
+    join_url = red.get_by_role("link", name="Join link").get_attribute("href")
+    assert join_url is not None
+    yellow.goto(join_url)
+    for index, column in enumerate(columns):
+        page, other = (red, yellow) if index % 2 == 0 else (yellow, red)
+        click_column(page, column)
+        expect(other.get_by_text("Your turn")).to_be_visible()
+    return join_url
 
 
 def screenshot_path(name: str) -> Path:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.fixtures import AppServer, click_column, screenshot_path
+from tests.fixtures import AppServer, click_column, screenshot_path, start_online_game
 
 pytestmark = pytest.mark.browser
 
@@ -19,16 +19,7 @@ def test_sigkill_mid_game_loses_no_acknowledged_move(tmp_path: Path, chromium: B
     red_context, yellow_context = chromium.new_context(), chromium.new_context()
     red, yellow = red_context.new_page(), yellow_context.new_page()
     try:
-        red.goto(server.url)
-        red.get_by_role("button", name="Invite a friend").click()
-        join_url = red.get_by_role("link", name="Join link").get_attribute("href")
-        assert join_url is not None
-        yellow.goto(join_url)
-        for page, column in [(red, 4), (yellow, 4), (red, 5), (yellow, 5), (red, 6)]:
-            click_column(page, column)
-            # Acknowledged: the opponent's board shows it, so the server has stored it.
-            other = yellow if page is red else red
-            expect(other.get_by_text("Your turn")).to_be_visible()
+        join_url = start_online_game(red, yellow, server.url, [4, 4, 5, 5, 6])
         assert server.stop(signal.SIGKILL) == -signal.SIGKILL
 
         red_url = red.url

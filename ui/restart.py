@@ -32,7 +32,14 @@ from typing import Any, NoReturn
 from nicegui import Client, app
 from nicegui import server as nicegui_server
 
-__all__ = ["LISTEN_FD_VARIABLE", "IdleRestart", "KeptSocket", "listening_socket", "rss_bytes"]
+__all__ = [
+    "LISTEN_FD_VARIABLE",
+    "IdleRestart",
+    "KeptSocket",
+    "listening_socket",
+    "rss_bytes",
+    "stop_accepting_then_shut_down",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +110,19 @@ class KeptSocket:
         nicegui_server.Server.run = run  # type: ignore[method-assign, assignment]
 
 
+def stop_accepting_then_shut_down(grace: float = 1.0) -> None:
+    """Stop taking connections, serve the ones taken for ``grace`` seconds, then shut down (as on SIGTERM).
+
+    Uvicorn's shutdown closes every connection without a request in progress, including one it
+    accepted a moment ago whose request is still on its way: that visitor would get "connection
+    reset". Stopping the accepting first leaves new visitors in the listening socket's queue, for
+    the next image, and gives those already taken the time to be answered.
+    """
+    for listener in getattr(nicegui_server.Server.instance, "servers", []):
+        listener.close()
+    asyncio.get_running_loop().call_later(grace, app.shutdown)
+
+
 class IdleRestart:
     """Decides, every ``interval`` seconds, whether to restart the process in place; then does it.
 
@@ -121,7 +141,7 @@ class IdleRestart:
         interval: float = 5.0,
         idle_checks: int = 1,
         memory: Callable[[], int] = rss_bytes,
-        stop: Callable[[], None] = app.shutdown,
+        stop: Callable[[], None] = stop_accepting_then_shut_down,
     ) -> None:
         self.growth, self.pages, self.interval, self.idle_checks = growth, pages, interval, idle_checks
         self._memory, self._stop = memory, stop

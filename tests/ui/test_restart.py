@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from games.settings import Settings, SettingsError
-from tests.fixtures import AppServer, click_column
+from tests.fixtures import AppServer, click_column, start_online_game
 from ui.restart import IdleRestart
 
 MIB = 2**20
@@ -129,44 +129,36 @@ def test_the_server_restarts_in_place_once_its_pages_are_gone_and_nobody_notices
     red_context, yellow_context = chromium.new_context(), chromium.new_context()
     red, yellow = red_context.new_page(), yellow_context.new_page()
     failures: list[str] = []
-    answered = 0
+    answered: list[float] = []
     probing = threading.Event()
 
-    def probe() -> None:  # a visitor checking in all through the restart
-        nonlocal answered
+    def probe() -> None:  # visitors checking in, one after another, all through the restart
         while probing.is_set():
             try:
                 with urllib.request.urlopen(f"{server.url}/healthz", timeout=30) as response:
                     assert response.read() == b"OK"
-                    answered += 1
+                    answered.append(time.monotonic())
             except Exception as exc:
                 failures.append(repr(exc))
-            time.sleep(0.02)
 
     try:
-        red.goto(server.url)
-        red.get_by_role("button", name="Invite a friend").click()
-        join_url = red.get_by_role("link", name="Join link").get_attribute("href")
-        assert join_url is not None
-        yellow.goto(join_url)
-        for page, column in [(red, 4), (yellow, 4), (red, 5)]:
-            click_column(page, column)
-            other = yellow if page is red else red
-            expect(other.get_by_text("Your turn")).to_be_visible()
+        join_url = start_online_game(red, yellow, server.url, [4, 4, 5])
         red_url = red.url
         red.close()
         yellow.close()
 
         probing.set()
-        prober = threading.Thread(target=probe)
-        prober.start()
+        probers = [threading.Thread(target=probe) for _ in range(4)]
+        for prober in probers:
+            prober.start()
         deadline = time.monotonic() + 60
         while server.log().count("Application startup complete") < 2 and time.monotonic() < deadline:
             assert server.process.poll() is None, server.log()
             time.sleep(0.2)
         time.sleep(1.0)
         probing.clear()
-        prober.join()
+        for prober in probers:
+            prober.join()
         log = server.log()
         assert re.search(r"restarting in place: no page open, \d+ were", log), log
         assert log.count("Application startup complete") == 2, log
@@ -174,7 +166,7 @@ def test_the_server_restarts_in_place_once_its_pages_are_gone_and_nobody_notices
         assert server.process.poll() is None
         assert _listening_inode(pid, server.port) == inode  # the same socket, never closed
         assert failures == []
-        assert answered > 0
+        assert answered
         assert "Traceback" not in log
 
         # The same browsers (cookies) in new tabs: the same seats, the same moves, play goes on.
