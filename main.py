@@ -64,6 +64,7 @@ def main() -> None:
     if settings.restarts_when_idle and settings.idle_restart_growth is not None:
         watcher = restart = IdleRestart(growth=settings.idle_restart_growth, pages=settings.idle_restart_pages)
         app.on_startup(lambda: background_tasks.create(watcher.run(), name="restart when idle"))
+        app.on_connect(watcher.page_connected)
     listener = KeptSocket(settings.host, settings.port)
     listener.install()
     # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
@@ -88,11 +89,16 @@ def main() -> None:
         # Uvicorn's own websocket ping would duplicate that heartbeat.
         ws_ping_interval=None,
     )
-    if restart is not None and restart.requested and listener.sock is not None:
+    # A SIGTERM or SIGINT while the restart was on its way means stop, not restart.
+    if restart is not None and restart.requested and listener.sock is not None and not _STOP_SIGNALS:
         restart.execute(listener.sock, {"STORAGE_SECRET": settings.storage_secret})
 
 
+_STOP_SIGNALS: list[int] = []
+
+
 def _stopped(signum: int, _frame: FrameType | None) -> None:
+    _STOP_SIGNALS.append(signum)
     log.info("stopped by %s", signal.Signals(signum).name)
 
 

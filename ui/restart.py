@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import socket
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -37,6 +38,7 @@ __all__ = [
     "IdleRestart",
     "KeptSocket",
     "listening_socket",
+    "open_pages",
     "rss_bytes",
     "stop_accepting_then_shut_down",
 ]
@@ -48,6 +50,7 @@ LISTEN_FD_VARIABLE = "CONNECT4_LISTEN_FD"
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _UVICORN_RUN = nicegui_server.Server.run
+_BUILDING_SECONDS = 10.0  # a page younger than this may still be building its response
 
 
 def rss_bytes() -> int:
@@ -78,6 +81,20 @@ def listening_socket(host: str, port: int, *, backlog: int = 2048) -> socket.soc
         sock.close()
         raise
     return sock
+
+
+def open_pages(now: float | None = None) -> int:
+    """Pages being built, shown, or sent and waiting for their browser's socket.
+
+    Not the pages whose request ended in a redirect (``/local`` makes a game and sends the browser
+    to its address): NiceGUI keeps such a page, never to be connected, for a minute.
+    """
+    now = time.time() if now is None else now
+    return sum(
+        1
+        for client in Client.instances.values()
+        if client.has_socket_connection or client._response_built or now - client.created < _BUILDING_SECONDS
+    )
 
 
 class KeptSocket:
@@ -172,11 +189,15 @@ class IdleRestart:
         self._stop()
         return True
 
+    def page_connected(self) -> None:
+        """Count the pages open now (NiceGUI calls this on every connect): a visit between two looks counts."""
+        self.peak_pages = max(self.peak_pages, len(Client.instances))
+
     async def run(self) -> None:
         self.start = self._memory()
         while not self.requested:
             await asyncio.sleep(self.interval)
-            self.check(len(Client.instances))
+            self.check(open_pages())
 
     def execute(self, sock: socket.socket, env: dict[str, str] | None = None) -> NoReturn:
         """Replace this process's image with a fresh one that listens on ``sock`` (``env`` added to its environment)."""
