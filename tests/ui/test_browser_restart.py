@@ -17,6 +17,17 @@ from tests.fixtures import AppServer, click_column, start_online_game
 pytestmark = pytest.mark.browser
 
 
+def _restarting_server(tmp_path: Path, *, secret: str, pages: int) -> AppServer:
+    """The app, restarting in place as soon as ``pages`` pages were open and none is (any growth will do)."""
+    env = {
+        "STORAGE_SECRET": secret,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'games.db'}",
+        "IDLE_RESTART": "0",
+        "IDLE_RESTART_PAGES": str(pages),
+    }
+    return AppServer(env=env, log_path=tmp_path / "app.log").start()
+
+
 def _listening_inode(pid: int, port: int) -> str:
     """The inode of the socket that ``pid`` listens on ``port`` with: the same socket keeps its inode."""
     listening = set()
@@ -40,13 +51,7 @@ def test_the_server_restarts_in_place_once_its_pages_are_gone_and_nobody_notices
     tmp_path: Path, chromium: Browser
 ) -> None:
     # A random storage secret (none set): the players must still be themselves after the restart.
-    env = {
-        "STORAGE_SECRET": "",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'games.db'}",
-        "IDLE_RESTART": "0",
-        "IDLE_RESTART_PAGES": "2",
-    }
-    server = AppServer(env=env, log_path=tmp_path / "app.log").start()
+    server = _restarting_server(tmp_path, secret="", pages=2)
     assert server.process is not None
     pid = server.process.pid
     inode = _listening_inode(pid, server.port)
@@ -112,13 +117,7 @@ def test_the_server_restarts_in_place_once_its_pages_are_gone_and_nobody_notices
 
 
 def test_sigterm_while_a_restart_is_on_its_way_stops_the_server(tmp_path: Path, chromium: Browser) -> None:
-    env = {
-        "STORAGE_SECRET": "s",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'games.db'}",
-        "IDLE_RESTART": "0",
-        "IDLE_RESTART_PAGES": "1",
-    }
-    server = AppServer(env=env, log_path=tmp_path / "app.log").start()
+    server = _restarting_server(tmp_path, secret="s", pages=1)
     assert server.process is not None
     page = chromium.new_page()
     page.goto(f"{server.url}/local")
