@@ -208,7 +208,11 @@ class IdleRestart:
                 child.join()
         sock.set_inheritable(True)
         environment: dict[str, Any] = {**os.environ, **(env or {}), LISTEN_FD_VARIABLE: str(sock.fileno())}
+        argv = [sys.executable, *sys.orig_argv[1:]]
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-        os.execve(sys.executable, [sys.executable, *sys.orig_argv[1:]], environment)
+        try:
+            os.execve(sys.executable, argv, environment)
+        except OSError as exc:  # the interpreter went away (a deleted venv): stop, for a supervisor to start again
+            sys.exit(f"connect4: could not restart in place ({' '.join(argv)}): {exc.strerror or exc}")
