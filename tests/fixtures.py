@@ -47,6 +47,7 @@ class AppServer:
     log_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    python: str = sys.executable
 
     @property
     def url(self) -> str:
@@ -58,7 +59,7 @@ class AppServer:
         env = {**inherited, **self.env, "HOST": "127.0.0.1", "PORT": str(self.port)}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "main.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                [self.python, "main.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import signal
+import sys
+import sysconfig
 import threading
 import time
 import urllib.request
@@ -17,7 +19,7 @@ from tests.fixtures import AppServer, click_column, start_online_game
 pytestmark = pytest.mark.browser
 
 
-def _restarting_server(tmp_path: Path, *, secret: str, pages: int) -> AppServer:
+def _restarting_server(tmp_path: Path, *, secret: str, pages: int, python: str = sys.executable) -> AppServer:
     """The app, restarting in place as soon as ``pages`` pages were open and none is (any growth will do)."""
     env = {
         "STORAGE_SECRET": secret,
@@ -25,7 +27,7 @@ def _restarting_server(tmp_path: Path, *, secret: str, pages: int) -> AppServer:
         "IDLE_RESTART": "0",
         "IDLE_RESTART_PAGES": str(pages),
     }
-    return AppServer(env=env, log_path=tmp_path / "app.log").start()
+    return AppServer(env=env, log_path=tmp_path / "app.log", python=python).start()
 
 
 def _listening_inode(pid: int, port: int) -> str:
@@ -131,3 +133,28 @@ def test_sigterm_while_a_restart_is_on_its_way_stops_the_server(tmp_path: Path, 
     log = server.log()
     assert "stopped by SIGTERM" in log
     assert log.count("Application startup complete") == 1, log
+
+
+def test_a_restart_whose_interpreter_is_gone_stops_with_a_clear_message(tmp_path: Path, chromium: Browser) -> None:
+    # This test's environment under another name, whose interpreter can be taken away.
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}").mkdir(parents=True)
+    (venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages").symlink_to(
+        sysconfig.get_paths()["purelib"]
+    )
+    base = Path(sys.executable).resolve()  # the interpreter behind this environment
+    (venv / "pyvenv.cfg").write_text(f"home = {base.parent}\ninclude-system-site-packages = false\n")
+    python = venv / "bin" / "python"
+    python.symlink_to(base.resolve())
+    server = _restarting_server(tmp_path, secret="s", pages=1, python=str(python))
+    assert server.process is not None
+    page = chromium.new_page()
+    page.goto(f"{server.url}/local")
+    expect(page.get_by_role("button", name="Column 4", exact=True)).to_be_visible()
+    python.unlink()
+    page.close()
+    assert server.process.wait(60) == 1
+    log = server.log()
+    assert f"connect4: could not restart in place ({python} main.py): No such file or directory" in log
+    assert "Traceback" not in log
