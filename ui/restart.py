@@ -28,6 +28,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from multiprocessing import resource_tracker
 from typing import Any, NoReturn
 
 from nicegui import Client, app
@@ -206,6 +207,11 @@ class IdleRestart:
             if child.is_alive():
                 child.kill()
                 child.join()
+        # The helper process that multiprocessing starts for them: left running, it would end as a
+        # zombie child of the next image, which never waits for it.
+        stop_tracker = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)
+        if callable(stop_tracker):
+            stop_tracker()
         sock.set_inheritable(True)
         environment: dict[str, Any] = {**os.environ, **(env or {}), LISTEN_FD_VARIABLE: str(sock.fileno())}
         argv = [sys.executable, *sys.orig_argv[1:]]

@@ -158,3 +158,35 @@ def test_a_restart_whose_interpreter_is_gone_stops_with_a_clear_message(tmp_path
     log = server.log()
     assert f"connect4: could not restart in place ({python} main.py): No such file or directory" in log
     assert "Traceback" not in log
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, state) of every child process of ``pid``, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            if int(fields[1]) == pid:
+                found.append((int(entry.name), fields[0]))
+    return found
+
+
+def test_a_restart_leaves_no_child_process_behind(tmp_path: Path, chromium: Browser) -> None:
+    server = _restarting_server(tmp_path, secret="s", pages=1)
+    assert server.process is not None
+    pid = server.process.pid
+    page = chromium.new_page()
+    page.goto(f"{server.url}/analyze?pos=4444")  # analysis starts the computer's worker processes
+    expect(page.get_by_label(re.compile(r"Column 4 value: (win|loss|draw)"))).to_have_count(1, timeout=30_000)
+    assert len(_children(pid)) >= 2  # a worker, and multiprocessing's resource tracker
+    page.close()
+    deadline = time.monotonic() + 60
+    while server.log().count("Application startup complete") < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert server.log().count("Application startup complete") == 2
+    time.sleep(2.0)  # a helper that outlived the old image would have ended by now, as a zombie
+    assert _children(pid) == []
+    assert server.stop() == 0
