@@ -19,11 +19,17 @@ from tests.fixtures import AppServer, click_column, start_online_game
 pytestmark = pytest.mark.browser
 
 
-def _restarting_server(tmp_path: Path, *, secret: str, pages: int, python: str = sys.executable) -> AppServer:
-    """The app, restarting in place as soon as ``pages`` pages were open and none is (any growth will do)."""
+def _restarting_server(
+    tmp_path: Path, *, secret: str, pages: int, python: str = sys.executable, redis_url: str = ""
+) -> AppServer:
+    """The app, restarting in place as soon as ``pages`` pages were open and none is (any growth will do).
+
+    With ``redis_url`` the games live in Redis and the app has no SQLite file at all (``memory://``).
+    """
     env = {
         "STORAGE_SECRET": secret,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'games.db'}",
+        "DATABASE_URL": "memory://" if redis_url else f"sqlite:///{tmp_path / 'games.db'}",
+        "REDIS_URL": redis_url,
         "IDLE_RESTART": "0",
         "IDLE_RESTART_PAGES": str(pages),
     }
@@ -49,11 +55,13 @@ def _link(path: Path) -> str:
         return ""
 
 
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
 def test_the_server_restarts_in_place_once_its_pages_are_gone_and_nobody_notices(
-    tmp_path: Path, chromium: Browser
+    tmp_path: Path, chromium: Browser, store: str, request: pytest.FixtureRequest
 ) -> None:
+    redis_url = request.getfixturevalue("redis_server").url if store == "redis" else ""
     # A random storage secret (none set): the players must still be themselves after the restart.
-    server = _restarting_server(tmp_path, secret="", pages=2)
+    server = _restarting_server(tmp_path, secret="", pages=2, redis_url=redis_url)
     assert server.process is not None
     pid = server.process.pid
     inode = _listening_inode(pid, server.port)
