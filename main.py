@@ -12,7 +12,7 @@ from nicegui import app, background_tasks, ui
 from games.settings import Settings, SettingsError
 from ui.app import setup
 from ui.lean_io import speed_up_messages
-from ui.restart import IdleRestart, KeptSocket
+from ui.restart import IdleRestart, KeptSockets
 from ui.runtime import (
     MemoryReturner,
     forget_tabs,
@@ -65,8 +65,8 @@ def main() -> None:
         watcher = restart = IdleRestart(growth=settings.idle_restart_growth, pages=settings.idle_restart_pages)
         app.on_startup(lambda: background_tasks.create(watcher.run(), name="restart when idle"))
         app.on_connect(watcher.page_connected)
-    listener = KeptSocket(settings.host, settings.port)
-    listener.install()
+    listeners = KeptSockets(settings.host, settings.port)
+    listeners.install()
     # Uvicorn shuts down gracefully on SIGTERM and then re-raises the signal to the handler it
     # found; this one lets the process end with status 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _stopped)
@@ -90,8 +90,8 @@ def main() -> None:
         ws_ping_interval=None,
     )
     # A SIGTERM or SIGINT while the restart was on its way means stop, not restart.
-    if restart is not None and restart.requested and listener.sock is not None and not _STOP_SIGNALS:
-        restart.execute(listener.sock, {"STORAGE_SECRET": settings.storage_secret})
+    if restart is not None and restart.requested and listeners.socks and not _STOP_SIGNALS:
+        restart.execute(listeners.socks, {"STORAGE_SECRET": settings.storage_secret})
 
 
 _STOP_SIGNALS: list[int] = []

@@ -21,6 +21,7 @@ and it never restarts.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import multiprocessing
 import os
@@ -29,16 +30,16 @@ import sys
 import time
 from collections.abc import Callable
 from multiprocessing import resource_tracker
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from nicegui import Client, app
 from nicegui import server as nicegui_server
 
 __all__ = [
-    "LISTEN_FD_VARIABLE",
+    "LISTEN_FDS_VARIABLE",
     "IdleRestart",
-    "KeptSocket",
-    "listening_socket",
+    "KeptSockets",
+    "listening_sockets",
     "open_pages",
     "rss_bytes",
     "stop_accepting_then_shut_down",
@@ -46,8 +47,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LISTEN_FD_VARIABLE = "CONNECT4_LISTEN_FD"
-"""Set by a restarting server for its next image: the number of the listening socket it keeps."""
+LISTEN_FDS_VARIABLE = "CONNECT4_LISTEN_FDS"
+"""Set by a restarting server for its next image: the numbers of the listening sockets it keeps ("3,4")."""
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _UVICORN_RUN = nicegui_server.Server.run
@@ -63,25 +64,43 @@ def rss_bytes() -> int:
         return 0
 
 
-def listening_socket(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
-    """The socket the server listens on: the one a previous image of this process left, or a new one."""
-    inherited = os.environ.pop(LISTEN_FD_VARIABLE, "")
-    if inherited.isdigit():
-        sock = socket.socket(fileno=int(inherited))  # family and type read from the descriptor
-        sock.set_inheritable(False)
-        return sock
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+def listening_sockets(host: str, port: int, *, backlog: int = 2048) -> list[socket.socket]:
+    """The sockets the server listens on: those a previous image of this process left, or new ones.
+
+    New ones as asyncio's ``create_server`` makes them (which uvicorn would use): one per address
+    ``host`` resolves to, IPv6 ones for IPv6 only, an address family the machine lacks skipped.
+    """
+    inherited = os.environ.pop(LISTEN_FDS_VARIABLE, "")
+    if inherited:
+        kept = [socket.socket(fileno=int(fd)) for fd in inherited.split(",")]  # family and type from each descriptor
+        for sock in kept:
+            sock.set_inheritable(False)
+        return kept
+    made: list[socket.socket] = []
     try:
-        sock.bind(address)
-        sock.listen(backlog)
+        for family, kind, proto, _, address in dict.fromkeys(
+            socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        ):
+            sock = socket.socket(family, kind, proto)
+            made.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                sock.bind(address)
+            except OSError as exc:
+                if exc.errno != errno.EADDRNOTAVAIL:
+                    raise
+                made.pop().close()  # this machine has no such address family
+                continue
+            sock.listen(backlog)
+        if not made:
+            raise OSError(errno.EADDRNOTAVAIL, f"no address of {host!r} can be listened on")
     except OSError:
-        sock.close()
+        for sock in made:
+            sock.close()
         raise
-    return sock
+    return made
 
 
 def open_pages(now: float | None = None) -> int:
@@ -98,31 +117,31 @@ def open_pages(now: float | None = None) -> int:
     )
 
 
-class KeptSocket:
-    """The listening socket of NiceGUI's server (started by ``ui.run``), which outlives the server.
+class KeptSockets:
+    """The listening sockets of NiceGUI's server (started by ``ui.run``), which outlive the server.
 
-    :meth:`install` makes the server accept on this socket, made (or taken over from the previous
+    :meth:`install` makes the server accept on these sockets, made (or taken over from the previous
     image of this process) when the server starts, not when the app is built: NiceGUI's simulated
     users run ``main.py`` without serving anything. Uvicorn closes the sockets it is given when it
-    shuts down, so it gets a duplicate, and :attr:`sock` stays open and listening until the process
-    ends or hands it to its next image.
+    shuts down, so it gets duplicates, and :attr:`socks` stay open and listening until the process
+    ends or hands them to its next image.
     """
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.sock: socket.socket | None = None
+        self.socks: list[socket.socket] = []
 
     def install(self) -> None:
         original = _UVICORN_RUN  # not whatever an earlier install left (NiceGUI's simulated users run main.py often)
 
         def run(server: nicegui_server.Server, sockets: list[socket.socket] | None = None) -> None:
             if sockets is None:
-                if self.sock is None:
+                if not self.socks:
                     try:
-                        self.sock = listening_socket(self.host, self.port)
+                        self.socks = listening_sockets(self.host, self.port)
                     except OSError as exc:
                         sys.exit(f"connect4: cannot listen on {self.host}:{self.port}: {exc.strerror or exc}")
-                sockets = [self.sock.dup()]
+                sockets = [sock.dup() for sock in self.socks]
             original(server, sockets=sockets)
 
         nicegui_server.Server.run = run  # type: ignore[method-assign, assignment]
@@ -144,11 +163,10 @@ def stop_accepting_then_shut_down(grace: float = 1.0) -> None:
 class IdleRestart:
     """Decides, every ``interval`` seconds, whether to restart the process in place; then does it.
 
-    ``growth`` is the fraction over the starting size (0.1 for 10 %: the size when :meth:`run`
-    starts, that is once the app has started) that the process must exceed,
-    with no page open for ``idle_checks`` checks in a row, after at least ``pages`` pages were open
-    at once. :meth:`check` asks NiceGUI's server to stop; ``main.py`` calls :meth:`execute` once
-    ``ui.run`` has returned.
+    The process must be over ``growth`` above its starting size (0.1 for 10 %; the size when
+    :meth:`run` starts, once the app has started), with no page open for ``idle_checks`` looks in
+    a row, after at least ``pages`` pages were open at once. :meth:`check` asks NiceGUI's server
+    to stop; ``main.py`` calls :meth:`execute` once ``ui.run`` has returned.
     """
 
     def __init__(
@@ -200,8 +218,8 @@ class IdleRestart:
             await asyncio.sleep(self.interval)
             self.check(open_pages())
 
-    def execute(self, sock: socket.socket, env: dict[str, str] | None = None) -> NoReturn:
-        """Replace this process's image with a fresh one that listens on ``sock`` (``env`` added to its environment)."""
+    def execute(self, socks: list[socket.socket], env: dict[str, str] | None = None) -> NoReturn:
+        """Replace this process's image with a fresh one listening on ``socks`` (``env`` added to its environment)."""
         for child in multiprocessing.active_children():  # the computer's workers, already told to stop
             child.join(timeout=5.0)
             if child.is_alive():
@@ -212,8 +230,10 @@ class IdleRestart:
         stop_tracker = getattr(getattr(resource_tracker, "_resource_tracker", None), "_stop", None)
         if callable(stop_tracker):
             stop_tracker()
-        sock.set_inheritable(True)
-        environment: dict[str, Any] = {**os.environ, **(env or {}), LISTEN_FD_VARIABLE: str(sock.fileno())}
+        for sock in socks:
+            sock.set_inheritable(True)
+        fds = ",".join(str(sock.fileno()) for sock in socks)
+        environment: dict[str, str] = {**os.environ, **(env or {}), LISTEN_FDS_VARIABLE: fds}
         argv = [sys.executable, *sys.orig_argv[1:]]
         logging.shutdown()
         sys.stdout.flush()

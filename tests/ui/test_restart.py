@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 
 import pytest
@@ -9,7 +11,8 @@ from nicegui import Client
 from nicegui.testing import User
 
 from games.settings import Settings, SettingsError
-from ui.restart import IdleRestart, open_pages
+from tests.fixtures import free_port
+from ui.restart import LISTEN_FDS_VARIABLE, IdleRestart, listening_sockets, open_pages
 
 MIB = 2**20
 
@@ -98,3 +101,35 @@ async def test_a_page_that_only_redirected_stops_counting_as_open(user: User) ->
     assert len(redirected) == 1
     assert open_pages(now) == 2  # both young: the second could still be building its page
     assert open_pages(now + 11) == 1  # the game's page, sent and waiting for its browser
+
+
+@pytest.mark.parametrize(("host", "family"), [("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)])
+def test_a_new_listening_socket_per_address_and_ipv6_for_ipv6_only(host: str, family: socket.AddressFamily) -> None:
+    port = free_port()
+    (sock,) = listening_sockets(host, port)
+    try:
+        assert (sock.family, sock.getsockname()[:2]) == (family, (host, port))
+        assert not sock.get_inheritable()
+        if family == socket.AF_INET6:
+            assert sock.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1
+        with socket.create_connection((host, port), timeout=5):
+            pass
+    finally:
+        sock.close()
+
+
+def test_the_next_image_takes_the_listening_sockets_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    made = [*listening_sockets("127.0.0.1", free_port()), *listening_sockets("::1", free_port())]
+    try:
+        monkeypatch.setenv(LISTEN_FDS_VARIABLE, ",".join(str(sock.fileno()) for sock in made))
+        taken = listening_sockets("127.0.0.1", 1)  # host and port do not matter then
+        assert LISTEN_FDS_VARIABLE not in os.environ  # not handed down to the computer's workers
+        assert [sock.fileno() for sock in taken] == [sock.fileno() for sock in made]
+        assert [(sock.family, sock.getsockname()) for sock in taken] == [
+            (sock.family, sock.getsockname()) for sock in made
+        ]
+        for sock in taken:
+            sock.detach()  # the same descriptors as ``made``: closed once, below
+    finally:
+        for sock in made:
+            sock.close()
