@@ -17,6 +17,7 @@ from nicegui.testing import User
 from starlette.types import Message, Receive, Scope, Send
 
 from ui import runtime
+from ui.restart import rss_bytes
 from ui.runtime import (
     GC_THRESHOLDS,
     TAB_STORAGE_SECONDS,
@@ -32,10 +33,7 @@ from ui.runtime import (
 
 
 def rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS in /proc/self/status")
+    return rss_bytes() // 1024
 
 
 @pytest.fixture
