@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from engine import book as book_module  # noqa: E402
 from engine.solver import MoveOrder, Position, Solver  # noqa: E402
 
-DATA = ROOT / ".." / "shared" / "data" / "gamesolver-testsets"
+DATA = ROOT / "tests" / "data" / "gamesolver"
 RESULTS = ROOT / "bench" / "results" / "solver.md"
 
 

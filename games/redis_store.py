@@ -223,7 +223,7 @@ class RedisStore(Store):
             await pubsub.subscribe(self._own_channel, *map(self._channel, followed))
         except BaseException:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                await pubsub.aclose()
             raise
         # From here on follow() subscribes by itself; games followed while we waited are added now.
         self._pubsub = pubsub
@@ -312,7 +312,7 @@ class RedisStore(Store):
                 await reader
         if pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+                await pubsub.aclose()
 
     def _connection_lost(self, exc: BaseException) -> None:
         if self.available:

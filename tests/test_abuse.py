@@ -5,18 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fixtures import ROOT, AppServer
-
-sys.path.insert(0, str(ROOT / "bench" / "load"))  # the load generator's protocol client
-from harness import Tally
-from loadgen import Browser
+from tests.fixtures import AppServer
+from wireclient import Browser, Tally
 
 
 @pytest.fixture

@@ -46,10 +46,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-from harness import RESULTS, Match, RunConfig, Tally, log_problems, run_benchmark, use_fast_loop  # noqa: E402
-from loadgen import Browser, NiceGUIBackend, label_of, start_app, warm_up  # noqa: E402
+from harness import RESULTS, Match, RunConfig, log_problems, run_benchmark, use_fast_loop  # noqa: E402
+from loadgen import NiceGUIBackend, start_app, warm_up  # noqa: E402
 
 from engine.connect4 import Connect4, Connect4Error  # noqa: E402
+from wireclient import Browser, Tally, label_of  # noqa: E402
 
 # What goes into every listener the hostile page has (the args list of an event: JSON strings).
 GARBAGE_ARGS: list[Any] = [

@@ -39,7 +39,6 @@ from harness import (  # noqa: E402
     Match,
     RunConfig,
     ServerProcess,
-    Tally,
     base_env,
     free_port,
     run_benchmark,
@@ -48,6 +47,7 @@ from harness import (  # noqa: E402
 )
 
 from engine.connect4 import PLAYER1, PLAYER2, Connect4, Connect4Error  # noqa: E402
+from wireclient import Tally  # noqa: E402
 
 # -- the server (the tutorial's design) ------------------------------------------------------
 

@@ -32,13 +32,18 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
 
 REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # the shared protocol client lives at the repository root
+
+from wireclient import Tally, wait_until  # noqa: E402
+
 RESULTS = REPO / "bench" / "results"
 
 SETTLE_SECONDS = 15.0
@@ -238,44 +243,6 @@ def summary_ms(samples: Sequence[float]) -> dict[str, float | int]:
     }
 
 
-@dataclass
-class Tally:
-    """Everything the browsers of one run observed."""
-
-    opponent: list[float] = field(default_factory=list)
-    """Seconds from a click to the opponent's connection receiving that disc."""
-    spectator: list[float] = field(default_factory=list)
-    moves: int = 0
-    rounds: int = 0
-    lost: int = 0
-    """Moves whose disc never reached the opponent in time (the match stopped there)."""
-    spectator_missed: int = 0
-    rematch_failures: int = 0
-    notifications: Counter[str] = field(default_factory=Counter)
-    """Warning and negative notifications (or the baseline's error events), by text."""
-    unexpected_disconnects: int = 0
-    connect_failures: Counter[str] = field(default_factory=Counter)
-    reloads: int = 0
-    """Pages reloaded: the server asked (failed outbox rewind) or no longer knew the client after a reconnect."""
-    reconnects: int = 0
-    match_failures: Counter[str] = field(default_factory=Counter)
-
-    @property
-    def errors(self) -> int:
-        return sum(self.notifications.values())
-
-    def add(self, other: Tally) -> None:
-        """Take in what another process's browsers observed: samples are joined, counts added."""
-        for item in fields(self):
-            mine, theirs = getattr(self, item.name), getattr(other, item.name)
-            if isinstance(mine, Counter):
-                mine.update(theirs)
-            elif isinstance(mine, list):
-                mine.extend(theirs)
-            else:
-                setattr(self, item.name, mine + theirs)
-
-
 class LoopLag:
     """How late this process's event loop wakes up: the generator's own overload shows here."""
 
@@ -430,15 +397,6 @@ class Match:
             return False
         self.seats.reverse()  # colours swap in a rematch
         return True
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.05) -> None:
-    """Poll ``condition`` until it holds; TimeoutError after ``timeout`` seconds."""
-    deadline = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > deadline:
-            raise TimeoutError
-        await asyncio.sleep(interval)
 
 
 # -- one benchmark run ------------------------------------------------------------------------

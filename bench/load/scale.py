@@ -47,7 +47,6 @@ from harness import (
     LoopLag,
     Match,
     RunConfig,
-    Tally,
     build_report,
     connect_matches,
     cpu_figures,
@@ -62,6 +61,8 @@ from harness import (
     summary_ms,
     use_fast_loop,
 )
+
+from wireclient import Tally
 
 REDIS_SERVER = "redis-server"
 

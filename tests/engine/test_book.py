@@ -14,7 +14,7 @@ from engine import book as book_module
 from engine.book import BOOK_PLY, BookUnavailableError, OpeningBook, score_from_distance
 from engine.solver import Position, Solver
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "gamesolver-testsets"
+DATA = Path(__file__).resolve().parents[1] / "data" / "gamesolver"
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_every_12_stone_benchmark_position_has_its_published_score(book: Opening
     for name in ("Test_L1_R1", "Test_L1_R2", "Test_L1_R3"):
         path = DATA / name
         if not path.is_file():
-            pytest.fail(f"the benchmark positions are not at {DATA}: clone the project beside ../shared", pytrace=False)
+            pytest.fail(f"the benchmark positions are not at {DATA}: they are part of the repository", pytrace=False)
         for line in path.read_text().splitlines():
             moves, score = line.split()
             if len(moves) == BOOK_PLY:

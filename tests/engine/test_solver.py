@@ -25,7 +25,7 @@ from engine.solver import (
     winning_cells,
 )
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "gamesolver-testsets"
+DATA = Path(__file__).resolve().parents[1] / "data" / "gamesolver"
 
 # -- positions -------------------------------------------------------------------------------
 
@@ -33,7 +33,7 @@ DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "gamesol
 def read_set(name: str) -> list[tuple[str, int]]:
     path = DATA / name
     if not path.is_file():
-        pytest.fail(f"the benchmark positions are not at {DATA}: clone the project beside ../shared", pytrace=False)
+        pytest.fail(f"the benchmark positions are not at {DATA}: they are part of the repository", pytrace=False)
     pairs = []
     for line in path.read_text().splitlines():
         if line.strip():
