@@ -359,7 +359,7 @@ async def test_the_running_app_uses_the_lean_outbox_manager_socket_and_service_t
 @pytest.mark.parametrize("patch", sorted(lean_io.REPLACED))
 def test_the_replaced_upstream_code_is_the_code_it_was_written_against(patch: str) -> None:
     # An upgrade that changes what a patch replaces fails here, by the patch's name, instead of silently.
-    assert unchanged_upstream()[patch], f"upstream code under the {patch!r} patch changed: re-check it against ui/lean_io.py"
+    assert unchanged_upstream()[patch], f"upstream code under the {patch!r} patch changed: re-check ui/lean_io.py"
 
 
 async def test_a_page_sends_its_updates_without_a_task_per_update(user: User) -> None:
