@@ -34,15 +34,6 @@ class Settings:
     """With a Redis URL, games live in Redis and several instances share them."""
     computer_workers: int = 1
     """Worker processes for the computer opponent and analysis (COMPUTER_WORKERS)."""
-    idle_restart_growth: float | None = 0.10
-    """Restart in place with no page open and memory this fraction over the start (IDLE_RESTART in %; off: None)."""
-    idle_restart_pages: int = 20
-    """...but only after at least this many pages were open at once (IDLE_RESTART_PAGES)."""
-
-    @property
-    def restarts_when_idle(self) -> bool:
-        """Whether the process may restart itself once a crowd has gone: never when games live only in it."""
-        return self.idle_restart_growth is not None and (bool(self.redis_url) or self.database_url != "memory://")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,18 +68,6 @@ class Settings:
         workers_text = env.get("COMPUTER_WORKERS", str(cls.computer_workers))
         if not workers_text.isdigit() or not 1 <= int(workers_text) <= 64:
             raise SettingsError(f"COMPUTER_WORKERS must be a whole number from 1 to 64, not {workers_text!r}.")
-        restart_text = env.get("IDLE_RESTART", "10").strip().lower()
-        restart_growth: float | None = None
-        if restart_text != "off":
-            try:
-                restart_growth = float(restart_text) / 100
-            except ValueError:
-                restart_growth = -1.0
-            if not 0 <= restart_growth < 100:
-                raise SettingsError(f"IDLE_RESTART must be a percentage such as 10, or off, not {restart_text!r}.")
-        pages_text = env.get("IDLE_RESTART_PAGES", str(cls.idle_restart_pages))
-        if not pages_text.isdigit() or int(pages_text) < 1:
-            raise SettingsError(f"IDLE_RESTART_PAGES must be a whole number of at least 1, not {pages_text!r}.")
         return cls(
             host=env.get("HOST", cls.host),
             port=port,
@@ -99,6 +78,4 @@ class Settings:
             database_url=database_url,
             redis_url=redis_url,
             computer_workers=int(workers_text),
-            idle_restart_growth=restart_growth,
-            idle_restart_pages=int(pages_text),
         )

@@ -19,7 +19,7 @@ from nicegui.testing import User
 from games.settings import Settings, SettingsError
 from tests.fixtures import ROOT, AppServer
 from tests.ui.helpers import play
-from ui.runtime import HEARTBEAT
+from serving.runtime import HEARTBEAT
 
 
 def test_healthz_answers_ok(app_server: AppServer) -> None:

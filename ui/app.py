@@ -15,7 +15,6 @@ from games.settings import Settings
 from games.store import Store
 from games.stores import open_store
 from ui import pages
-from ui.hardening import guard_socket_events
 from ui.theme import Theme, add_dark_mode_route
 
 __all__ = ["setup"]
@@ -31,7 +30,6 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
     computer = ComputerPlayer(hub, analyst)
     ui.add_css((theme or Theme()).css(), shared=True)
     add_dark_mode_route()
-    guard_socket_events()
     pages.register(hub, analyst, computer)
 
     async def clean_up_forever() -> None:

@@ -19,7 +19,7 @@ from nicegui.events import KeyEventArguments
 
 from engine.connect4 import COLUMNS, ROWS, Connect4, Player
 from games.hub import GameEvent, MovePlayed, MoveUndone, NewGame
-from ui.hardening import SafeKeyboard
+from ui.keyboard import SafeKeyboard
 
 __all__ = ["BoardView", "cell_label", "column_html", "last_move_class"]
 

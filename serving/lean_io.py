@@ -10,16 +10,14 @@ a large part of the server's time per move.
 
 The replacements below do the same work in the same order with the same timeouts, awaiting
 directly (``asyncio.timeout`` where upstream has a timeout). Each one replaces code of a known
-upstream version: :func:`speed_up_messages` checks the source of what it replaces and leaves a
-changed upstream alone, with a warning, rather than replace code it was not written against.
+upstream version (:data:`REPLACED`): serving/patches.py checks the source of what each replaces and
+leaves a changed upstream alone, with a warning, rather than replace code it was not written against.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
-import inspect
 import logging
 import time
 from collections.abc import Callable
@@ -36,7 +34,17 @@ from nicegui.outbox import Deleted, Outbox
 from socketio import packet as sio_packet
 from socketio.async_manager import AsyncManager
 
-__all__ = ["REPLACED", "LeanManager", "LeanOutbox", "LeanSocket", "check_sockets_in_one_pass", "speed_up_messages"]
+__all__ = [
+    "REPLACED",
+    "LeanManager",
+    "LeanOutbox",
+    "LeanSocket",
+    "check_sockets_in_one_pass",
+    "install_manager",
+    "install_outbox",
+    "install_service_task",
+    "install_socket",
+]
 
 log = logging.getLogger(__name__)
 
@@ -445,10 +453,6 @@ async def _check_sockets_in_one_pass(server: Any) -> None:
             server.logger.exception("service task exception")
 
 
-def _fingerprint(function: Callable[..., Any]) -> str:
-    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
-
-
 REPLACED: dict[str, tuple[Callable[..., Any], str]] = {
     # What each class above replaces, and the source it was written against
     # (nicegui 3.18.0, python-socketio 5.18.1, python-engineio 4.15.1).
@@ -478,39 +482,25 @@ def check_sockets_in_one_pass(server: engineio.async_server.AsyncServer) -> bool
     return True
 
 
-def unchanged_upstream() -> dict[str, bool]:
-    """For each replaced piece of upstream code, whether it is still the source this module was written against."""
-    return {name: _fingerprint(function) == expected for name, (function, expected) in REPLACED.items()}
+def install_outbox() -> None:
+    """Every page built from now on sends through :class:`LeanOutbox`."""
+    nicegui.client.Outbox = LeanOutbox  # type: ignore[attr-defined]
 
 
-def speed_up_messages() -> list[str]:
-    """Install the lean outbox, manager and socket where upstream is the code they were written against.
-
-    Call it before the server accepts connections (a page built earlier keeps NiceGUI's outbox,
-    a socket connected earlier Engine.IO's socket). Returns what was installed.
-    """
-    same = unchanged_upstream()
-    installed = []
-    if same["outbox"]:
-        nicegui.client.Outbox = LeanOutbox  # type: ignore[attr-defined]
-        installed.append("outbox")
-    # The manager writes an event's packet itself only as the Socket.IO it was written against does.
-    LeanManager.encode_directly = same["packet encode"]
-    LeanManager.index_rooms = all(
-        same[name] for name in ("manager enter room", "manager leave room", "manager rooms", "manager disconnect")
-    )
-    if same["manager"] and type(core.sio.manager) is AsyncManager:
+def install_manager() -> None:
+    """NiceGUI's Socket.IO server emits through :class:`LeanManager` (before it accepts connections)."""
+    if type(core.sio.manager) is AsyncManager:
         manager = LeanManager()
         manager.set_server(core.sio)
         core.sio.manager = manager
         core.sio.manager_initialized = False
-        installed.append("manager")
-    if all(same[name] for name in ("socket poll", "socket handler", "socket ping", "socket ping send")):
-        engineio.async_server.async_socket.AsyncSocket = LeanSocket
-        installed.append("socket")
-    if same["service task"] and check_sockets_in_one_pass(core.sio.eio):
-        installed.append("service task")
-    for name, ok in same.items():
-        if not ok:
-            log.warning("%s: upstream changed since ui/lean_io.py was written; keeping upstream's", name)
-    return installed
+
+
+def install_socket() -> None:
+    """Every Engine.IO connection from now on is a :class:`LeanSocket`."""
+    engineio.async_server.async_socket.AsyncSocket = LeanSocket
+
+
+def install_service_task() -> None:
+    """NiceGUI's Engine.IO server watches its sockets in one pass (:func:`check_sockets_in_one_pass`)."""
+    check_sockets_in_one_pass(core.sio.eio)

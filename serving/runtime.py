@@ -1,4 +1,4 @@
-"""The server process under load: garbage-collector pauses, and giving memory back when browsers leave."""
+"""The server process under load: collector pauses, the heartbeat, and giving memory back when browsers leave."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import asyncio
 import ctypes
 import ctypes.util
 import gc
-import hashlib
-import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,8 +14,7 @@ import engineio.async_drivers.asgi as engineio_asgi
 from nicegui import Client, app, background_tasks, core
 from nicegui.element import Element
 from nicegui.persistence import FilePersistentDict, PersistentDict
-from nicegui.props import Props
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 __all__ = [
     "GC_THRESHOLDS",
@@ -31,9 +28,7 @@ __all__ = [
     "handle_socket_events_in_order",
     "index_tab_pages",
     "let_go_of_page_request",
-    "parse_props_once",
     "release_memory",
-    "send_sockets_around_middleware",
     "slow_heartbeat",
     "tune_gc",
 ]
@@ -62,38 +57,6 @@ def tune_gc(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*thresholds)
-
-
-_UPSTREAM_PROPS_PARSE = Props.parse
-_PARSED_PROPS: dict[str, dict[str, Any]] = {}
-_PARSED_PROPS_LIMIT = 2048
-_IMMUTABLE = (str, int, float, bool)
-
-
-def _parse_props_once(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    parsed = _PARSED_PROPS.get(text)
-    if parsed is None:
-        parsed = _UPSTREAM_PROPS_PARSE(text)
-        if not all(isinstance(value, _IMMUTABLE) for value in parsed.values()):
-            return parsed  # a list or dict value: every caller gets its own
-        if len(_PARSED_PROPS) >= _PARSED_PROPS_LIMIT:
-            _PARSED_PROPS.clear()
-        _PARSED_PROPS[text] = parsed
-    return dict(parsed)
-
-
-def parse_props_once() -> None:
-    """Parse each ``element.props("...")`` string once per process, not once per page.
-
-    NiceGUI parses a quoted value (``aria-label="Column 1"``) with ``ast.literal_eval``, whose
-    nested functions form a reference cycle on every call: building one game page left about
-    200 objects for the cyclic collector, 1500 pages 300,000 (tests/ui/test_online.py). The
-    pages pass the same few strings every time, so the parsed result is kept (up to 2048 of
-    them) and each caller gets a copy; a string with a list or dict value is parsed each time.
-    """
-    Props.parse = staticmethod(_parse_props_once)  # type: ignore[method-assign]
 
 
 _UPSTREAM_HANDLE_DELETE = Element._handle_delete
@@ -213,12 +176,6 @@ def count_tab_pages(client: Client) -> None:
 
 
 _UPSTREAM_HANDLE_DISCONNECT = Client.handle_disconnect
-_HANDLE_DISCONNECT_SOURCE = "b015c485f51fe8de"
-"""The source :func:`_handle_disconnect` was copied from (nicegui 3.18.0), as :func:`_source_fingerprint` gives it."""
-
-
-def _source_fingerprint(function: Callable[..., Any]) -> str:
-    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:16]
 
 
 def _handle_disconnect(self: Client, socket_id: str) -> None:
@@ -257,19 +214,11 @@ def _handle_disconnect(self: Client, socket_id: str) -> None:
     self._delete_tasks[document_id] = background_tasks.create(delete_content(), name=f"delete content {document_id}")
 
 
-def index_tab_pages() -> bool:
-    """Keep each tab's pages (:func:`count_tab_pages`, :func:`drop_unused_tab_storage`) and use them on disconnect.
-
-    Returns whether NiceGUI's ``handle_disconnect`` was replaced (only where it is the source the
-    replacement was copied from; otherwise it stays, with a warning).
-    """
+def index_tab_pages() -> None:
+    """Keep each tab's pages (:func:`count_tab_pages`, :func:`drop_unused_tab_storage`) and use them on disconnect."""
     app.on_connect(count_tab_pages)
     app.on_delete(drop_unused_tab_storage)
-    if _source_fingerprint(_UPSTREAM_HANDLE_DISCONNECT) != _HANDLE_DISCONNECT_SOURCE:
-        log.warning("Client.handle_disconnect: upstream changed since ui/runtime.py was written; keeping upstream's")
-        return False
     Client.handle_disconnect = _handle_disconnect  # type: ignore[method-assign]
-    return True
 
 
 def drop_unused_tab_storage(client: Client) -> None:
@@ -320,49 +269,6 @@ def let_go_of_page_request(client: Client) -> None:
     # Starlette has no public way to detach these: a finished request reads as disconnected.
     request._receive = _finished
     request._send = _finished
-
-
-SOCKET_PREFIX = "/_nicegui_ws"
-"""Where NiceGUI mounts its Socket.IO app (``nicegui/nicegui.py``)."""
-
-
-class SocketFastPath:
-    """An ASGI app that hands Socket.IO's websockets straight to ``socket_app``, everything else to ``app``.
-
-    Every page's websocket lives as long as the page, and FastAPI's stack (error and telemetry
-    handlers, the body limit, the session cookie, NiceGUI's request tracking, gzip, exceptions,
-    the exit stacks, the router, the mount) wraps it all that time: a suspended coroutine per
-    layer (about 10 KiB per open page, bench/load) and a call through every layer for every
-    message sent or received. None of them does anything for a websocket that NiceGUI's
-    Socket.IO server reads: the page's session was read when its HTTP request built it.
-    """
-
-    def __init__(self, app: ASGIApp, socket_app: ASGIApp, prefix: str = SOCKET_PREFIX) -> None:
-        self.app, self.socket_app, self.prefix = app, socket_app, prefix
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            root = scope.get("root_path", "")
-            path: str = scope["path"]
-            if path.startswith(root + self.prefix + "/"):
-                # What the mount would pass on: the same path, the mount's prefix added to the root path.
-                await self.socket_app({**scope, "root_path": root + self.prefix}, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
-def send_sockets_around_middleware() -> None:
-    """Route NiceGUI's websockets around FastAPI's middleware (:class:`SocketFastPath`), from now on.
-
-    Starlette builds its middleware stack on the first ASGI call (the lifespan's, before the
-    startup handlers run); this wraps the built stack, so HTTP requests still see every
-    middleware. Call it once the app has started (``app.on_startup``); calling it again does nothing.
-    """
-    from nicegui.nicegui import sio_app
-
-    stack = app.middleware_stack or app.build_middleware_stack()
-    if not isinstance(stack, SocketFastPath):
-        app.middleware_stack = SocketFastPath(stack, sio_app)
 
 
 def _malloc_trim() -> Callable[[int], int] | None:

@@ -1,4 +1,7 @@
-"""Keeps a hostile browser's malformed socket messages out of the error log: dropped with a warning."""
+"""Keeps a hostile browser's malformed or forged socket messages away from NiceGUI: dropped with a warning.
+
+Security behaviour, not tuning: :func:`serving.install` installs it whatever SERVER_TUNING says.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import core, ui
-from nicegui.events import GenericEventArguments
+from nicegui import core
 
-__all__ = ["SafeKeyboard", "guard_socket_events"]
+__all__ = ["guard_socket_events"]
 
 log = logging.getLogger(__name__)
 
@@ -123,22 +125,3 @@ def _guard(name: str, original: Callable[..., Any], quiet: _QuietWarnings) -> Ca
 
     guarded._guarded = True  # type: ignore[attr-defined]
     return guarded
-
-
-_KEY_FIELDS = {"action": str, "key": str, "code": str, "repeat": bool, "location": int}
-_MODIFIERS = ("altKey", "ctrlKey", "metaKey", "shiftKey")
-
-
-class SafeKeyboard(ui.keyboard):
-    """NiceGUI's keyboard listener, which ignores key events that no browser would send."""
-
-    def _handle_key(self, e: GenericEventArguments) -> None:
-        args = e.args
-        if not (
-            isinstance(args, dict)
-            and all(isinstance(args.get(name), kind) for name, kind in _KEY_FIELDS.items())
-            and all(isinstance(args.get(name), bool) for name in _MODIFIERS)
-        ):
-            log.warning("dropped a malformed key event")
-            return
-        super()._handle_key(e)

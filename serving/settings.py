@@ -1,0 +1,56 @@
+"""How the server runs, read once from the environment: the tuning switch and the idle exit."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["ServingSettings", "ServingSettingsError"]
+
+
+class ServingSettingsError(ValueError):
+    """An environment variable about serving holds a value the server cannot use."""
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """Everything ``serving.install`` can be told through environment variables."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    tuning: bool = True
+    """Install the tuning patches (SERVER_TUNING=on/off); off serves on stock NiceGUI, hardening included."""
+    idle_exit_growth: float | None = None
+    """Exit with no page open and memory this fraction over the start (IDLE_EXIT in %; off by default: None)."""
+    idle_exit_pages: int = 20
+    """...but only after at least this many pages were open at once (IDLE_EXIT_PAGES)."""
+    idle_exit_interval: float = 5.0
+    """Seconds between two looks at the pages and the memory."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, host: str = host, port: int = port) -> ServingSettings:
+        """Read SERVER_TUNING, IDLE_EXIT and IDLE_EXIT_PAGES; unset ones keep their defaults."""
+        env = os.environ if env is None else env
+        tuning_text = env.get("SERVER_TUNING", "on").strip().lower()
+        if tuning_text not in ("on", "off"):
+            raise ServingSettingsError(f"SERVER_TUNING must be on or off, not {tuning_text!r}.")
+        exit_text = env.get("IDLE_EXIT", "off").strip().lower()
+        growth: float | None = None
+        if exit_text != "off":
+            try:
+                growth = float(exit_text) / 100
+            except ValueError:
+                growth = -1.0
+            if not 0 <= growth < 100:
+                raise ServingSettingsError(f"IDLE_EXIT must be a percentage such as 10, or off, not {exit_text!r}.")
+        pages_text = env.get("IDLE_EXIT_PAGES", str(cls.idle_exit_pages))
+        if not pages_text.isdigit() or int(pages_text) < 1:
+            raise ServingSettingsError(f"IDLE_EXIT_PAGES must be a whole number of at least 1, not {pages_text!r}.")
+        return cls(
+            host=host,
+            port=port,
+            tuning=tuning_text == "on",
+            idle_exit_growth=growth,
+            idle_exit_pages=int(pages_text),
+        )
