@@ -19,24 +19,12 @@ from nicegui.testing import User
 from games.settings import Settings, SettingsError
 from tests.fixtures import ROOT, AppServer
 from tests.ui.helpers import play
-from serving.runtime import HEARTBEAT
 
 
 def test_healthz_answers_ok(app_server: AppServer) -> None:
     with urllib.request.urlopen(f"{app_server.url}/healthz", timeout=5) as response:
         assert response.status == 200
         assert response.read() == b"OK"
-
-
-async def test_the_server_pings_each_page_every_20_s_and_waits_10_s_for_the_pong(app_server: AppServer) -> None:
-    # What the Engine.IO handshake tells every page (the page's socket.io client goes by it).
-    url = app_server.url.replace("http://", "ws://") + "/_nicegui_ws/socket.io/?EIO=4&transport=websocket"
-    async with websockets.connect(url) as ws:
-        opened = str(await asyncio.wait_for(ws.recv(), 10))
-    assert opened.startswith("0"), opened
-    handshake = json.loads(opened[1:])
-    assert (handshake["pingInterval"], handshake["pingTimeout"]) == (20_000, 10_000)
-    assert HEARTBEAT == (20.0, 10.0)
 
 
 def test_sigterm_stops_the_server_cleanly(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import json
-import logging
 import threading
 import time
 from collections import Counter
@@ -15,8 +14,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import engineio.async_server
-import nicegui.client
-import nicegui.outbox
 import pytest
 import socketio
 import uvicorn
@@ -27,16 +24,14 @@ from nicegui import core, ui
 from nicegui.testing import User
 from socketio.async_manager import AsyncManager
 
-from tests.fixtures import free_port
-from ui import lean_io
-from ui.lean_io import (
+from serving import lean_io
+from serving.lean_io import (
     LeanManager,
     LeanOutbox,
     LeanSocket,
     check_sockets_in_one_pass,
-    speed_up_messages,
-    unchanged_upstream,
 )
+from tests.fixtures import free_port
 
 T = TypeVar("T")
 
@@ -206,7 +201,7 @@ async def test_long_polling_and_the_upgrade_to_a_websocket_still_work(transports
 
 
 async def test_upstream_starts_tasks_for_every_message_each_way(upstream_server: SocketServer) -> None:
-    # The same exchange without ui/lean_io.py: what the counter above would see without it.
+    # The same exchange without serving/lean_io.py: what the counter above would see without it.
     received, started = await exchange(upstream_server, 200)
     assert received == [{"n": number} for number in range(200)]
     assert started["AsyncServer._send_eio_packet"] >= 200  # Socket.IO's emit: a task per recipient
@@ -356,12 +351,6 @@ async def test_the_running_app_uses_the_lean_outbox_manager_socket_and_service_t
     assert service_task.func is lean_io._check_sockets_in_one_pass
 
 
-@pytest.mark.parametrize("patch", sorted(lean_io.REPLACED))
-def test_the_replaced_upstream_code_is_the_code_it_was_written_against(patch: str) -> None:
-    # An upgrade that changes what a patch replaces fails here, by the patch's name, instead of silently.
-    assert unchanged_upstream()[patch], f"upstream code under the {patch!r} patch changed: re-check ui/lean_io.py"
-
-
 async def test_a_page_sends_its_updates_without_a_task_per_update(user: User) -> None:
     await user.open("/")
     client = user.client
@@ -392,29 +381,6 @@ async def test_a_page_sends_its_updates_without_a_task_per_update(user: User) ->
         loop.set_task_factory(factory)
     assert sent.count("update") >= 50
     assert counter.started["Event.wait"] == 0, counter.started  # upstream: one per wake-up (wait_for)
-
-
-def test_a_changed_upstream_is_left_alone_with_a_warning(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    # Whatever happens here is undone afterwards.
-    monkeypatch.setattr("nicegui.client.Outbox", nicegui.outbox.Outbox)
-    monkeypatch.setattr(core.sio, "manager", AsyncManager())
-    core.sio.manager.set_server(core.sio)
-    monkeypatch.setattr(engineio.async_server.async_socket, "AsyncSocket", AsyncSocket)
-    monkeypatch.setattr(core.sio.eio, "_service_task", core.sio.eio._service_task)
-    monkeypatch.setattr(core.sio.eio, "start_service_task", True)  # as before the first connection
-    outbox_loop, _ = lean_io.REPLACED["outbox"]
-    monkeypatch.setitem(lean_io.REPLACED, "outbox", (outbox_loop, "0" * 16))
-
-    with caplog.at_level(logging.WARNING, logger="ui.lean_io"):
-        installed = speed_up_messages()
-
-    assert installed == ["manager", "socket", "service task"]
-    assert vars(nicegui.client)["Outbox"] is nicegui.outbox.Outbox
-    assert type(core.sio.manager) is LeanManager
-    assert engineio.async_server.async_socket.AsyncSocket is LeanSocket
-    assert "outbox: upstream changed" in caplog.text
 
 
 async def raw_frames(server: SocketServer, namespace: str) -> list[str | bytes]:

@@ -12,22 +12,18 @@ import engineio.async_drivers.asgi as engineio_asgi
 import pytest
 from nicegui import Client
 from nicegui.element import Element
-from nicegui.props import Props
 from nicegui.testing import User
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 
-from ui import runtime
-from ui.restart import rss_bytes
-from ui.runtime import (
+from serving import runtime
+from serving.lifecycle import rss_bytes
+from serving.runtime import (
     GC_THRESHOLDS,
     TAB_STORAGE_SECONDS,
     MemoryReturner,
-    SocketFastPath,
     forget_tabs,
     handle_socket_events_in_order,
-    parse_props_once,
     release_memory,
-    send_sockets_around_middleware,
     tune_gc,
 )
 
@@ -127,60 +123,6 @@ async def test_a_connected_page_lets_go_of_its_finished_http_exchange(user: User
     await user.should_see("Connect Four")
 
 
-class Recorder:
-    """An ASGI app that notes the scopes it was called with."""
-
-    def __init__(self) -> None:
-        self.scopes: list[Scope] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.scopes.append(scope)
-
-
-async def nothing_received() -> Message:
-    raise AssertionError("the router itself reads nothing")
-
-
-async def nothing_sent(message: Message) -> None:
-    raise AssertionError("the router itself sends nothing")
-
-
-@pytest.mark.parametrize("root", ["", "/connect4"])
-async def test_socket_io_websockets_go_around_the_middleware_and_everything_else_through_it(root: str) -> None:
-    stack, sockets = Recorder(), Recorder()
-    app = SocketFastPath(stack, sockets)
-    socket = {"type": "websocket", "path": f"{root}/_nicegui_ws/socket.io/", "root_path": root, "headers": []}
-    await app(socket, nothing_received, nothing_sent)
-    assert stack.scopes == []
-    # As the mount would pass it: the path unchanged, the mount's prefix on the root path.
-    assert sockets.scopes == [{**socket, "root_path": f"{root}/_nicegui_ws"}]
-    others = [
-        {"type": "http", "path": f"{root}/_nicegui_ws/socket.io/", "root_path": root},  # polling: through the stack
-        {"type": "websocket", "path": f"{root}/elsewhere", "root_path": root},
-        {"type": "websocket", "path": f"{root}/_nicegui_wsx/socket.io/", "root_path": root},
-        {"type": "lifespan"},
-    ]
-    for scope in others:
-        await app(scope, nothing_received, nothing_sent)
-    assert stack.scopes == others
-    assert len(sockets.scopes) == 1
-
-
-async def test_the_running_app_sends_its_sockets_around_the_middleware_and_http_through_it(user: User) -> None:
-    from nicegui import app
-
-    await user.open("/")
-    installed = app.middleware_stack  # main.py installs it when the app starts
-    assert isinstance(installed, SocketFastPath)
-    assert not isinstance(installed.app, SocketFastPath)
-    send_sockets_around_middleware()  # once is enough
-    assert app.middleware_stack is installed
-    user.http_client.cookies.clear()  # a new browser: the session middleware gives it its cookie
-    response = await user.http_client.get("/")
-    assert response.status_code == 200
-    assert "session=" in response.headers["set-cookie"]  # pages still go through the middleware
-
-
 async def test_a_sockets_events_are_handled_in_order_on_its_reader_without_a_task_each(user: User) -> None:
     from nicegui import core
 
@@ -216,63 +158,6 @@ async def test_a_deleted_page_takes_its_empty_tab_storage_with_it(create_user: C
     shared_page.delete()
     assert shared_tab in tabs
     tabs.pop(used_tab, None)
-
-
-ParseProps = Callable[[str | None], dict[str, object]]
-
-PROPS_STRINGS = [
-    'type="button" aria-label="Column 3"',
-    "flat dense no-caps aria-label='Copy the join link'",
-    "size=lg outline",
-    'role="group" aria-label="Connect Four board" tabindex=0',
-    "loading",
-]
-
-
-@pytest.fixture
-def upstream_props_parse() -> Iterator[ParseProps]:
-    upstream = runtime._UPSTREAM_PROPS_PARSE
-    installed = Props.__dict__["parse"]  # the staticmethod itself: Props.parse would unwrap it
-    yield upstream
-    Props.parse = installed  # type: ignore[method-assign]
-
-
-@pytest.mark.parametrize("text", PROPS_STRINGS)
-def test_props_strings_parse_as_upstream_parses_them(upstream_props_parse: ParseProps, text: str) -> None:
-    parse_props_once()
-    assert Props.parse(text) == upstream_props_parse(text)
-    first = Props.parse(text)
-    first["extra"] = True  # an element's props are its own: a caller's change is not kept
-    assert Props.parse(text) == upstream_props_parse(text)
-
-
-def test_a_props_string_is_parsed_once_and_leaves_no_garbage(
-    upstream_props_parse: ParseProps,
-) -> None:
-    parse_props_once()
-    text = 'icon=flag aria-label="Resign" outline'
-    Props.parse(text)
-    gc.collect()
-    gc.disable()
-    try:
-        upstream_props_parse(text)
-        left_by_upstream = gc.collect()
-        for _ in range(10):
-            Props.parse(text)
-        left_now = gc.collect()
-    finally:
-        gc.enable()
-    assert left_by_upstream > 0  # ast.literal_eval's cycle: what the cache is for
-    assert left_now == 0
-
-
-def test_a_list_value_is_parsed_for_each_caller(upstream_props_parse: ParseProps) -> None:
-    parse_props_once()
-    text = "options=[1,2,3]"
-    first, second = Props.parse(text), Props.parse(text)
-    assert first == second == upstream_props_parse(text)
-    assert first["options"] is not second["options"]
-    assert Props.parse(None) == Props.parse("") == {}
 
 
 async def open_game_pages(create_user: Callable[[], User]) -> list[Client]:
@@ -365,8 +250,7 @@ async def test_an_http_request_still_reads_its_body() -> None:
 
 
 def test_the_replaced_disconnect_handler_is_a_copy_of_the_installed_nicegui() -> None:
-    # The copy is only installed over the source it was copied from (main.py installed it here).
-    assert runtime._source_fingerprint(runtime._UPSTREAM_HANDLE_DISCONNECT) == runtime._HANDLE_DISCONNECT_SOURCE
+    # The copy is only installed over the source it was copied from (tests/serving/test_patches.py checks it).
     assert Client.handle_disconnect is runtime._handle_disconnect
 
 

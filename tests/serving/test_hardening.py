@@ -1,4 +1,4 @@
-"""A hostile client on a real server, speaking NiceGUI's socket protocol: the server stays up and fair."""
+"""A hostile client on a real server, speaking NiceGUI's socket protocol: the server stays up and fair, tuned or not."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from tests.fixtures import AppServer
 from wireclient import Browser, Tally
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Any:
+@pytest.fixture(params=["on", "off"], ids=["tuning-on", "tuning-off"])
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    # The hardening is installed with the tuning off too: it is security behaviour, not tuning.
+    env = {"STORAGE_SECRET": "abuse", "DATABASE_URL": f"sqlite:///{tmp_path / 'abuse.db'}", "LOG_LEVEL": "INFO"}
     app = AppServer(
-        env={"STORAGE_SECRET": "abuse", "DATABASE_URL": f"sqlite:///{tmp_path / 'abuse.db'}", "LOG_LEVEL": "INFO"},
+        env={**env, "SERVER_TUNING": request.param},
         log_path=tmp_path / "app.log",
     ).start()
     yield app
