@@ -213,6 +213,5 @@ def test_two_players_on_different_instances_behind_nginx_finish_a_game(
         assert {line["upstream"] for line in mine} == {instance}
         assert mine[0]["request"].startswith("GET / "), "the first request (without the cookie) is in the count"
     for app in two_apps:
-        # The full path the browser asked for: NiceGUI's mount no longer rewrites the logged scope
-        # (the websocket goes around it: ui/runtime.SocketFastPath).
+        # The full path the browser asked for, as uvicorn logs the websocket it accepted.
         assert re.search(r'"WebSocket /_nicegui_ws/socket.io/\?client_id=\S+" \[accepted\]', app.log()), app.url

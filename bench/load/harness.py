@@ -194,7 +194,7 @@ class ServerProcess:
 def log_problems(path: Path, start: int = 0) -> dict[str, Any]:
     """Count ERROR and Traceback lines in a server log from byte ``start``; keep each traceback's last lines."""
     if not path.exists():
-        return {"error_lines": 0, "restarts_in_place": 0, "tracebacks": 0, "samples": []}
+        return {"error_lines": 0, "idle_exits": 0, "tracebacks": 0, "samples": []}
     text = path.read_bytes()[start:].decode(errors="replace")
     lines = text.splitlines()
     errors = sum(1 for line in lines if re.search(r"\bERROR\b", line))
@@ -214,7 +214,7 @@ def log_problems(path: Path, start: int = 0) -> dict[str, Any]:
     distinct = list(Counter(tracebacks).items())
     return {
         "error_lines": errors,
-        "restarts_in_place": sum(1 for line in lines if "restarting in place" in line),  # ui/restart.py
+        "idle_exits": sum(1 for line in lines if "exiting for a fresh process" in line),  # serving/lifecycle.py
         "tracebacks": len(tracebacks),
         "samples": [{"count": count, "tail": tail} for tail, count in distinct[:12]],
     }

@@ -345,7 +345,7 @@ def merge_logs(paths: Sequence[Path]) -> dict[str, Any]:
     found = [log_problems(path) for path in paths]
     return {
         "error_lines": sum(f["error_lines"] for f in found),
-        "restarts_in_place": sum(f["restarts_in_place"] for f in found),
+        "idle_exits": sum(f["idle_exits"] for f in found),
         "tracebacks": sum(f["tracebacks"] for f in found),
         "samples": [sample for f in found for sample in f["samples"]][:12],
     }

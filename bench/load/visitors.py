@@ -1,7 +1,7 @@
 """Visitors without cookies (health checks, crawlers, first-time browsers): what each leaves in the server.
 
 NiceGUI makes a user storage for every new browser session, on its first request, and never
-drops it (``ui/runtime.prune_user_storage`` does, for the empty ones of sessions with no page
+drops it (``serving/runtime.prune_user_storage`` does, for the empty ones of sessions with no page
 open). This sends ``--requests`` cookie-less ``GET /healthz`` (each a new session), ``--concurrency``
 at a time, to a fresh server per ``--app-dir``, and reads the server's RSS before, right after,
 and ``--settle`` seconds later (the app prunes every 10 s); it repeats the whole burst
