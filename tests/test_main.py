@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import signal
 import socket
@@ -13,7 +11,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import websockets
 from nicegui.testing import User
 
 from games.settings import Settings, SettingsError
