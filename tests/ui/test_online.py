@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import gc
 import re
-import types
-import weakref
 from collections.abc import Callable
 from urllib.parse import urlparse
 
 from nicegui.testing import User
 
 from tests.ui.helpers import cell_label, click, click_column, click_marker, status
-from ui.game_view import GameView
 
 
 async def invite(red: User) -> tuple[str, str]:
@@ -207,51 +204,3 @@ async def test_a_game_and_its_rematch_leave_no_cyclic_garbage(create_user: Calla
     finally:
         gc.enable()
     assert found == 0
-
-
-async def test_opening_a_game_page_leaves_no_cycles_of_functions(create_user: Callable[[], User]) -> None:
-    # Building a page passes the same props strings every time (aria-label="Column 1", ...);
-    # parsed with ast.literal_eval on each page, they left about 200 objects in cycles per page
-    # (functions and their cells), 300,000 for 1500 pages. (The simulated browser's own HTTP
-    # client leaves a few objects of its own, so the check is on functions and cells.)
-    red, yellow, spectator = create_user(), create_user(), create_user()
-    join, watch = await invite(red)
-    await yellow.open(join)
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        await spectator.open(watch)
-        gc.collect()
-        closures = [o for o in gc.garbage if isinstance(o, types.FunctionType | types.CellType)]
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-    assert status(spectator) == "Red's turn"
-    assert closures == []
-
-
-async def test_a_deleted_game_page_is_freed_without_the_cyclic_collector(create_user: Callable[[], User]) -> None:
-    # The view and its board refer to each other (the board calls view.play, the page's callbacks
-    # read the view): once NiceGUI deletes the page, those links are dropped, so the page goes
-    # when its client does instead of waiting for a full collection (1.2 s with 1440 pages at once).
-    red, yellow, spectator = create_user(), create_user(), create_user()
-    join, watch = await invite(red)
-    await yellow.open(join)
-    await spectator.open(watch)
-    client = spectator.client
-    assert client is not None
-    (view,) = [o for o in gc.get_objects() if isinstance(o, GameView) and o.board.root.client is client]
-    gone = weakref.ref(view)
-    del view
-    gc.collect()
-    gc.disable()
-    try:
-        client.delete()
-        # What NiceGUI's client still holds: the page's handlers; a deleted client is dropped with them.
-        for handlers in (client.connect_handlers, client.disconnect_handlers, client.delete_handlers):
-            handlers.clear()
-        assert gone() is None
-    finally:
-        gc.enable()
