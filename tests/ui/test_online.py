@@ -53,8 +53,9 @@ async def test_creator_joiner_and_spectator_play_a_full_game(create_user: Callab
         assert cell_label(user, 3, 4) == "Row 3, column 4: red"
         assert cell_label(user, 3, 5) == "Row 3, column 5: yellow"
     await click_column(red, 4)
+    # The players read the result in person; the spectator reads the tutorial's words.
+    assert [status(user) for user in (red, yellow, spectator)] == ["You win!", "You lose.", "Player red wins!"]
     for user in (red, yellow, spectator):
-        assert status(user) == "Player red wins!"
         assert cell_label(user, 4, 4) == "Row 4, column 4: red"
 
 
@@ -121,10 +122,10 @@ async def test_rematch_needs_both_and_swaps_colours(create_user: Callable[[], Us
     await yellow.open(join)
     for column in "1212121":
         await click_column(red if column == "1" else yellow, int(column))
-    assert status(red) == "Player red wins!"
+    assert status(red) == "You win!"
     await click_marker(yellow, "rematch")
-    assert status(yellow) == "Player red wins! Waiting for your opponent to accept the rematch."
-    assert status(red) == "Player red wins! Your opponent asks for a rematch (colours swap)."
+    assert status(yellow) == "You lose. Waiting for your opponent to accept the rematch."
+    assert status(red) == "You win! Your opponent asks for a rematch (colours swap)."
     await yellow.should_not_see(marker="rematch")  # asked once: nothing more to click
     (accept,) = red.find(marker="rematch").elements
     assert accept.props["aria-label"] == "Accept rematch"
@@ -147,8 +148,8 @@ async def test_resign_asks_first_and_ends_the_game(create_user: Callable[[], Use
     await yellow.should_see("Resign this game? Your opponent wins.")
     assert status(red) == "Waiting for yellow"
     await click_marker(yellow, "confirm-resign")
-    assert status(red) == "Yellow resigned. Player red wins!"
-    assert status(yellow) == "Yellow resigned. Player red wins!"
+    assert status(red) == "Your opponent resigned. You win!"
+    assert status(yellow) == "You resigned."
     await click_column(red, 4)
     await red.should_see("The game is over.")
     assert cell_label(red, 2, 4) == "Row 2, column 4: empty"
@@ -166,6 +167,8 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
     # Every element costs the server about 3 KiB per open page (bench/load): 1500 browsers hold
     # these pages at once. The header is one element of HTML; the store banner, the dark-mode
     # element and the rematch controls are built only when needed; a spectator has no keyboard.
+    # The side panel is one element on every page; only the creator has an invitation, and once
+    # yellow is seated it loses its join button (so: red 22, yellow 19, a spectator 18).
     red, yellow, spectator = create_user(), create_user(), create_user()
     join, watch = await invite(red)
     await red.open(join)
@@ -175,7 +178,7 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
     for user in (red, yellow, spectator):
         assert user.client is not None
         counts.append(len(user.client.elements))
-    assert counts == [22, 22, 17]
+    assert counts == [22, 19, 18]
     # The end of a game and a rematch build nothing and remove nothing: Resign turns into Rematch.
     for column in "1212121":
         await click_column(red if column == "1" else yellow, int(column))

@@ -191,11 +191,11 @@ async def test_starting_games_too_fast_is_refused_with_a_message(user: User) -> 
     assert "You are starting games too quickly; try again in a minute." in response.text
 
 
-async def follow_dark_mode_switch(user: User) -> None:
-    """Do what a click on the header's dark-mode switch does: follow its link."""
+async def follow_dark_mode_switch(user: User, name: str) -> None:
+    """Do what a click on the header's link ``name`` ("Switch to dark mode") does: follow it."""
     (header,) = user.find(marker="header").elements
     links = dict(re.findall(r'<a href="([^"]+)"[^>]*aria-label="([^"]+)"', header.props["innerHTML"]))
-    switch = {label: href for href, label in links.items()}["Toggle dark mode"]
+    switch = {label: href for href, label in links.items()}[name]
     await user.open(html.unescape(switch))
 
 
@@ -205,7 +205,7 @@ async def test_the_dark_mode_choice_is_kept_in_the_browser_cookie(user: User) ->
     game_page = user.client.request.url.path
     assert user.client.page.resolve_dark() is None  # follows the system
     await user.should_not_see(kind=ui.dark_mode)  # and needs no element for that
-    await follow_dark_mode_switch(user)
+    await follow_dark_mode_switch(user, "Switch to dark mode")
     await user.should_see(kind=ui.dark_mode)  # the page came back in dark mode
     assert user.client.request.url.path == game_page  # the same game, not a new one
     (dark,) = user.find(kind=ui.dark_mode).elements
@@ -215,7 +215,7 @@ async def test_the_dark_mode_choice_is_kept_in_the_browser_cookie(user: User) ->
     await user.open("/")
     (dark,) = user.find(kind=ui.dark_mode).elements
     assert dark.value is True  # the choice follows the browser to its next page
-    await follow_dark_mode_switch(user)
+    await follow_dark_mode_switch(user, "Switch to light mode")
     await user.should_see("Play on this device")
     (dark,) = user.find(kind=ui.dark_mode).elements
     assert dark.value is False
