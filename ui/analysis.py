@@ -40,7 +40,7 @@ class AnalysisPanel:
         container = board.parent_slot.parent if board.parent_slot else None
         if container is not None:
             self.row.move(container, target_index=container.default_slot.children.index(board) + 1)
-        with ui.row().classes("gap-2"):
+        with ui.row().classes("c4-controls gap-2 justify-center"):
             self.hint_button = ui.button("Hint", icon="lightbulb", on_click=self.hint).props(
                 'outline aria-label="Hint"'
             )

@@ -214,7 +214,7 @@ def local_controls(
     view: GameView, hub: GameHub, live: LiveGame, identity: str, analyst: Analyst, *, analysis: bool = False
 ) -> None:
     """New game, Undo, Hint, Analysis, and a link to this position: for games on one device."""
-    with ui.row().classes("gap-2 justify-center"):
+    with ui.row().classes("c4-controls gap-2 justify-center"):
         ui.button(
             "New game", icon="restart_alt", on_click=lambda: view.attempt(lambda: hub.new_game(live, identity))
         ).props('outline aria-label="New game"')

@@ -83,23 +83,32 @@ class Theme:
   --c4-loss: {self.loss_on_dark};
 }}
 body {{ font-family: {self.font_family}; }}
-/* Quasar draws links and outlined buttons in the primary colour, too dark on a dark page. */
-.body--dark .text-primary, .body--dark a.text-primary {{ color: var(--c4-link) !important; }}
-a.c4-link, .c4-page a:not(.q-btn) {{ color: var(--c4-link); }}
-/* A ring on whatever the keyboard reaches (Quasar's buttons carry no-outline, hence the !important). */
-a:focus-visible, button:focus-visible, .q-btn:focus-visible, [tabindex]:focus-visible,
-.q-field--focused .q-field__control {{
-  outline: 3px solid var(--c4-focus) !important; outline-offset: 2px;
+/* Quasar's colour classes and its no-outline are !important in its last layer; an !important in the
+   first layer ("theme") is the one thing that wins over them. */
+@layer theme {{
+  /* Quasar draws links and outlined buttons in the primary colour, too dark on a dark page. */
+  .body--dark .text-primary {{ color: var(--c4-link) !important; }}
+  /* A ring on whatever the keyboard reaches. */
+  a:focus-visible, button:focus-visible, .q-btn:focus-visible, [tabindex]:focus-visible,
+  .q-field--focused .q-field__control {{
+    outline: 3px solid var(--c4-focus) !important; outline-offset: 2px !important;
+  }}
+  .q-header a:focus-visible, .c4-column:focus-visible {{ outline-color: #ffffff !important; }}
+  .c4-to-light {{ display: none !important; }}
+  .body--dark .c4-to-light {{ display: inline-flex !important; }}
+  .body--dark .c4-to-dark {{ display: none !important; }}
 }}
-.q-header a:focus-visible, .c4-column:focus-visible {{ outline-color: #ffffff !important; }}
+a.c4-link, .c4-page a:not(.q-btn) {{ color: var(--c4-link); }}
 .c4-title {{ font-size: 1.25rem; line-height: 1.75rem; font-weight: 700; margin: 0; min-width: 0;
   overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }}
 .c4-title a {{ color: #ffffff; text-decoration: none; }}
 .c4-subtitle {{ font-weight: 400; opacity: 0.95; }}
 .c4-subtitle::before {{ content: " · "; }}
-.c4-to-light {{ display: none !important; }}
-.body--dark .c4-to-light {{ display: inline-flex !important; }}
-.body--dark .c4-to-dark {{ display: none !important; }}
+@media (max-width: 599px) {{
+  .c4-title {{ white-space: normal; line-height: 1.2; }}
+  .c4-subtitle {{ display: block; font-size: 0.875rem; }}
+  .c4-subtitle::before {{ content: none; }}
+}}
 .c4-board {{
   display: flex; gap: var(--c4-gap); padding: var(--c4-gap); border-radius: calc(var(--c4-gap) * 2);
   /* The board takes the width it has, up to full-size discs, so a 375-pixel phone never scrolls. */
@@ -178,6 +187,7 @@ a:focus-visible, button:focus-visible, .q-btn:focus-visible, [tabindex]:focus-vi
     padding: 1rem; border-radius: 0.75rem; border: 1px solid rgba(127, 127, 127, 0.35);
   }}
   .c4-game > .c4-side > * {{ order: 0; }}
+  .c4-game > .c4-side .c4-controls {{ justify-content: flex-start; }}
 }}
 """
 
