@@ -44,8 +44,10 @@ class AnalysisPanel:
             self.hint_button = ui.button("Hint", icon="lightbulb", on_click=self.hint).props(
                 'outline aria-label="Hint"'
             )
-            self.toggle = ui.button("Analysis", icon="insights", on_click=self.switch).props(
-                f'outline aria-label="Analysis" aria-pressed="{str(show).lower()}"'
+            self.toggle = (
+                ui.button("Analysis", icon="insights", on_click=self.switch)
+                .props(f'outline aria-label="Analysis" aria-pressed="{str(show).lower()}"')
+                .mark("analysis-switch")
             )
         view.on_change(self._on_change)
         ui.context.client.on_delete(self._stop)

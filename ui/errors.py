@@ -71,9 +71,8 @@ def add_error_pages() -> None:
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
-        # A page's exception has been logged and answered by the page handler below; this is for the rest.
-        if not request.scope.get("nicegui_page_path"):
-            log.error("unhandled exception for %s", request.url.path, exc_info=exc)
+        # Outside pages (whose exceptions the handler below answers): a sentence, not NiceGUI's page with
+        # the exception's name. Starlette raises the exception on after this, so the server logs it.
         return PlainTextResponse("Something went wrong on the server.", status_code=500)
 
     def page_error(exc: Exception) -> None:

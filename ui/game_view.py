@@ -185,11 +185,15 @@ class GameView:
         # rematch request) shows it in the status line only. An undo or a new game reopens the game.
         over = self.live.is_over
         if over and not self._announced:
-            with self.board.root:
-                ui.notify(status_text(self.live, self.role), type="positive", position="top")
+            self.announce_result()
         self._announced = over
         for callback in self._on_change:
             callback(event)
+
+    def announce_result(self) -> None:
+        """Say the result in a notification (the status line says it too, for as long as it holds)."""
+        with self.board.root:
+            ui.notify(status_text(self.live, self.role), type="positive", position="top")
 
     def my_side(self) -> Player | None:
         """The colour this browser plays (None for spectators and the hot seat)."""

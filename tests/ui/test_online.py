@@ -9,10 +9,11 @@ import weakref
 from collections.abc import Callable
 from urllib.parse import urlparse
 
+import pytest
 from nicegui.testing import User
 
 from tests.ui.helpers import cell_label, click, click_column, click_marker, status
-from ui.game_view import GameView
+from ui.game_view import GameView, status_text
 
 
 async def invite(red: User) -> tuple[str, str]:
@@ -258,3 +259,69 @@ async def test_a_deleted_game_page_is_freed_without_the_cyclic_collector(create_
         assert gone() is None
     finally:
         gc.enable()
+
+
+async def test_a_resignation_is_announced_once_per_page(
+    create_user: Callable[[], User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The simulated users share one ui.notify, so the announcements are counted where they are made.
+    announced: list[tuple[str, str]] = []
+    announce = GameView.announce_result
+
+    def counted(view: GameView) -> None:
+        announced.append((view.role.value, status_text(view.live, view.role)))
+        announce(view)
+
+    monkeypatch.setattr(GameView, "announce_result", counted)
+    red, yellow = create_user(), create_user()
+    join, _ = await invite(red)
+    await yellow.open(join)
+    await click_column(red, 4)
+    await click_marker(yellow, "resign")
+    await click_marker(yellow, "confirm-resign")
+    assert sorted(announced) == [("red", "Your opponent resigned. You win!"), ("yellow", "You resigned.")]
+    # Every later change of the game: the opponent reloading, leaving, and a rematch request.
+    await yellow.open(join)
+    await click_marker(yellow, "rematch")
+    assert status(red) == "Your opponent resigned. You win! Your opponent asks for a rematch (colours swap)."
+    assert len(announced) == 2
+
+
+async def test_the_invitation_is_for_the_creator_and_shrinks_once_both_are_seated(
+    create_user: Callable[[], User],
+) -> None:
+    red, yellow = create_user(), create_user()
+    join, watch = await invite(red)
+    await red.should_see("Send the join link to the friend you want to play")
+    await red.should_see(marker="invite")
+    await yellow.open(join)
+    # Yellow, seated, is not told to send the join link; red now sees only how to invite spectators.
+    await yellow.should_not_see(marker="invite")
+    await yellow.should_not_see("Send the join link")
+    await red.should_see("Invite spectators")
+    await red.should_not_see("Send the join link")
+    (links,) = red.find(marker="invite-links").elements
+    assert "Join link" not in links.props["innerHTML"]
+    assert watch in links.props["innerHTML"]
+    (card,) = red.find(marker="invite").elements
+    copies = [e.props["aria-label"] for e in card.descendants() if str(e.props.get("aria-label")).startswith("Copy")]
+    assert copies == ["Copy watch link"]
+    await red.open(join)  # a reload builds the small invitation directly
+    await red.should_see("Invite spectators")
+    await red.should_not_see("Send the join link")
+
+
+async def test_only_the_player_to_move_is_invited_to_click(create_user: Callable[[], User]) -> None:
+    red, yellow, spectator = create_user(), create_user(), create_user()
+    join, watch = await invite(red)
+
+    def waits(user: User) -> bool:
+        (board,) = user.find(marker="board").elements
+        return "c4-wait" in board.classes
+
+    assert waits(red)  # nobody to play against yet
+    await yellow.open(join)
+    await spectator.open(watch)
+    assert [waits(u) for u in (red, yellow, spectator)] == [False, True, True]
+    await click_column(red, 4)
+    assert [waits(u) for u in (red, yellow, spectator)] == [True, False, True]
