@@ -166,9 +166,9 @@ async def test_undo_while_the_computer_thinks_drops_its_move_at_once(user: User)
     release = asyncio.Event()
     choose = analyst.choose
 
-    async def slow_choose(moves: str, level: str) -> int:
+    async def slow_choose(moves: str, level: str, seed: int | None = None) -> int:
         await release.wait()  # the computer thinks until the test lets it answer
-        return await choose(moves, level)
+        return await choose(moves, level, seed)
 
     analyst.choose = slow_choose  # type: ignore[method-assign]
     try:
@@ -192,5 +192,6 @@ async def test_undo_while_the_computer_thinks_drops_its_move_at_once(user: User)
 def pages_analyst() -> Analyst:
     """The analyst of the app's computer player, which listens to the hub of the page's game."""
     (view,) = [o for o in gc.get_objects() if isinstance(o, GameView)]
-    (computer,) = [hook.__self__ for hook in view.hub._change_hooks if isinstance(hook.__self__, ComputerPlayer)]
+    owners = [getattr(hook, "__self__", None) for hook in view.hub._change_hooks]
+    (computer,) = [owner for owner in owners if isinstance(owner, ComputerPlayer)]
     return computer.analyst
