@@ -16,7 +16,7 @@ from fastapi.responses import PlainTextResponse, Response
 from nicegui import Client, app, ui
 from starlette.exceptions import HTTPException
 
-from ui.theme import frame
+from ui.theme import LANGUAGE, frame
 
 __all__ = ["add_error_pages", "error_page"]
 
@@ -40,7 +40,7 @@ def error_page(status: int, detail: str = "") -> None:
 
 def _serve(request: Request, status: int) -> Response:
     # A client of its own, like NiceGUI's error page, so the header's links and dark mode work as on any page.
-    with Client(ui.page("", language="en-US"), request=request) as client:
+    with Client(ui.page("", language=LANGUAGE), request=request) as client:
         error_page(status)
     return client.build_response(request, status)
 

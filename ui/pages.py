@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
-from nicegui.language import Language
 
 from engine.connect4 import COLUMNS, ROWS, InvalidPositionError, Player
 from engine.levels import Level
@@ -18,12 +17,9 @@ from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
 from ui.layout import ABOVE_BOARD, SidePanel
 from ui.store_status import store_status_banner
-from ui.theme import frame
+from ui.theme import LANGUAGE, frame
 
-__all__ = ["LANGUAGE", "LEVELS", "browser_id", "register"]
-
-LANGUAGE: Language = "en-US"
-"""The language of every page: Quasar's texts and the ``lang`` attribute of ``<html>``."""
+__all__ = ["LEVELS", "browser_id", "register"]
 
 MAX_MOVES = ROWS * COLUMNS
 """The longest position a link can hold: one move per cell."""

@@ -11,10 +11,11 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
+from nicegui.language import Language
 
 from engine.connect4 import COLUMNS, ROWS
 
-__all__ = ["DARK_PATH", "Theme", "add_dark_mode_route", "frame", "header_html", "use_theme"]
+__all__ = ["DARK_PATH", "LANGUAGE", "Theme", "add_dark_mode_route", "frame", "header_html", "use_theme"]
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,9 @@ _ROUND_FLAT_BUTTON = (
     " q-focusable q-hoverable"
 )
 """Quasar's classes of a ``flat round color=white`` button, for a link that looks like one."""
+
+LANGUAGE: Language = "en-US"
+"""The language of every page: Quasar's texts and the ``lang`` attribute of ``<html>``."""
 
 DARK_PATH = "/prefs/dark"
 """Where the dark-mode switch sends the browser to store its choice (see :func:`add_dark_mode_route`)."""
