@@ -26,7 +26,7 @@ __all__ = ["BoardView", "cell_label", "column_html", "last_move_class"]
 _COLUMN_KEYS = {str(column + 1) for column in range(COLUMNS)}
 _TURN_PREFIXES = ("c4-turn-", "c4-last-")
 _TURN_FLAGS = ("c4-over", "c4-wait")
-"""With these prefixes, the board's classes :meth:`BoardView._set_turn` owns (a resignation sets ``c4-over`` too)."""
+"""With the prefixes, the board's classes :meth:`BoardView._set_turn` owns (a resignation sets ``c4-over`` too)."""
 
 
 def cell_label(row: int, column: int, player: Player | None) -> str:

@@ -7,13 +7,14 @@ requests, and :meth:`app.on_page_exception` for an exception inside a page.
 
 from __future__ import annotations
 
+import inspect
 import logging
 
 from fastapi import Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
-from nicegui import Client, app, ui
+from nicegui import Client, app, core, ui
 from starlette.exceptions import HTTPException
 
 from ui.theme import LANGUAGE, frame
@@ -21,6 +22,9 @@ from ui.theme import LANGUAGE, frame
 __all__ = ["add_error_pages", "error_page"]
 
 log = logging.getLogger(__name__)
+
+_NICEGUI_404 = app.exception_handlers.get(404)
+"""NiceGUI's own 404 handler, which also serves an app built as one root page (``ui.run(root)``)."""
 
 _WORDS = {
     400: ("This link is not valid", "The address has a mistake in it."),
@@ -57,6 +61,10 @@ def add_error_pages() -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         if not isinstance(exc, HTTPException) or _is_api(request):
             return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+        if exc.status_code == 404 and core.root is not None and _NICEGUI_404 is not None:
+            # An app of one root page (ui.run(root)) routes every path to it.
+            response = _NICEGUI_404(request, exc)
+            return await response if inspect.isawaitable(response) else response
         return _serve(request, exc.status_code)
 
     # Starlette looks a status code up before the exception's class, and NiceGUI registers 404 itself.
@@ -65,6 +73,8 @@ def add_error_pages() -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            return await request_validation_exception_handler(request, exc)
         # A page's query value of the wrong type ("?analysis=maybe") is a bad link, not a form to correct.
         log.info("invalid request for %s: %s", request.url.path, exc.errors())
         return _serve(request, 400)
