@@ -52,7 +52,10 @@ def _serve(request: Request, status: int) -> Response:
 def _is_api(request: Request) -> bool:
     """Whether the request reached an HTTP route of ours (JSON for those), not a page or nothing at all."""
     endpoint = request.scope.get("endpoint")
-    return endpoint is not None and endpoint is not app and not request.scope.get("nicegui_page_path")
+    if endpoint is None or endpoint is app or request.scope.get("nicegui_page_path"):
+        return False
+    # A page whose arguments did not validate has not run yet, so it has not marked the request.
+    return getattr(request.scope.get("route"), "path", None) not in Client.page_routes.values()
 
 
 def add_error_pages() -> None:

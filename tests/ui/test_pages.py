@@ -297,3 +297,9 @@ async def test_the_analysis_switch_says_whether_it_is_on(user: User) -> None:
     await click_marker(user, "analysis-switch")
     assert switch.props["aria-pressed"] == "true"
     assert "c4-values-off" not in values.classes
+
+
+async def test_an_http_route_keeps_fastapis_answers(user: User) -> None:
+    response = await user.http_client.get("/prefs/dark", params={"on": "maybe"})
+    assert response.status_code == 422
+    assert "detail" in response.json()
