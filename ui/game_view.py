@@ -192,8 +192,12 @@ class GameView:
 
     def announce_result(self) -> None:
         """Say the result in a notification (the status line says it too, for as long as it holds)."""
+        outcome = self.live.outcome
+        # Green for a win, or for a result nobody here lost; a loss or a draw is news, not a success.
+        lost = outcome is not None and self.role in (Role.RED, Role.YELLOW) and outcome.winner not in self.role.players
+        won = outcome is not None and outcome.winner is not None and not lost
         with self.board.root:
-            ui.notify(status_text(self.live, self.role), type="positive", position="top")
+            ui.notify(status_text(self.live, self.role), type="positive" if won else "info", position="top")
 
     def my_side(self) -> Player | None:
         """The colour this browser plays (None for spectators and the hot seat)."""
