@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
@@ -10,6 +11,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from tests.fixtures import AppServer, click_column, screenshot_path
 
 pytestmark = pytest.mark.browser
+
+Scheme = Literal["light", "dark"]
 
 TEXT, CONTROL = 4.5, 3.0
 """WCAG 2.2 AA: contrast of text, and of a control's visual boundary or focus indicator."""
@@ -64,7 +67,7 @@ def focus_ring(control: Locator) -> tuple[str, float]:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_contrast_of_header_buttons_links_values_and_the_focus_ring(
-    app_server: AppServer, chromium: Browser, scheme: str
+    app_server: AppServer, chromium: Browser, scheme: Scheme
 ) -> None:
     context = chromium.new_context(viewport={"width": 1440, "height": 900}, color_scheme=scheme)
     page = context.new_page()
@@ -193,7 +196,7 @@ WIDTHS = {375: 740, 1024: 768, 1440: 900}
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_the_layout_at_375_1024_and_1440_pixels(app_server: AppServer, chromium: Browser, scheme: str) -> None:
+def test_the_layout_at_375_1024_and_1440_pixels(app_server: AppServer, chromium: Browser, scheme: Scheme) -> None:
     for width, height in WIDTHS.items():
         context = chromium.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
         page = context.new_page()
