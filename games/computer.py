@@ -120,7 +120,8 @@ class ComputerPlayer:
     def __init__(self, hub: GameHub, analyst: Analyst) -> None:
         self.hub = hub
         self.analyst = analyst
-        self._thinking: dict[str, asyncio.Task[None]] = {}
+        self._thinking: dict[str, tuple[asyncio.Task[None], str]] = {}
+        """Each game's thought: the task, and the moves of the position it is for."""
         hub.on_change(self.consider)
 
     def is_thinking(self, live: LiveGame) -> bool:
@@ -128,36 +129,56 @@ class ComputerPlayer:
         return live.id in self._thinking
 
     def consider(self, live: LiveGame) -> None:
-        """Start thinking if it is the computer's turn in ``live`` (and it is not thinking already)."""
+        """Start thinking if it is the computer's turn in ``live`` (and it is not thinking already).
+
+        A position that changed while it thought (an undo, a new game) drops that thought at once:
+        the status says so straight away, and the move it finds later is thrown away.
+        """
         record = live.record
-        if record.mode is not Mode.COMPUTER or live.is_over or live.id in self._thinking:
+        if record.mode is not Mode.COMPUTER:
             return
-        if record.seat(live.board.turn) != COMPUTER:
+        moves = live.board.moves_str()
+        thinking = self._thinking.get(live.id)
+        if thinking is not None:
+            if thinking[1] == moves:
+                return
+            del self._thinking[live.id]
+            live.thinking = False
+        if live.is_over or record.seat(live.board.turn) != COMPUTER:
+            if thinking is not None:
+                live.announce(GameChanged())
             return
-        task = asyncio.get_running_loop().create_task(self._move(live, live.board.moves_str()))
-        self._thinking[live.id] = task
+        task = asyncio.get_running_loop().create_task(self._move(live, moves))
+        self._thinking[live.id] = (task, moves)
         live.thinking = True
         live.announce(GameChanged())
 
     async def _move(self, live: LiveGame, moves: str) -> None:
         try:
             column = await self.analyst.choose(moves, live.record.level or "PERFECT")
-            if live.board.moves_str() == moves:  # nobody undid or restarted while it thought
+            if self._is_current(live, moves):  # nobody undid or restarted while it thought
                 await self.hub.play(live, COMPUTER, column)
         except (ConflictError, GameError) as exc:
             log.info("game %s: the computer's move was not needed: %s", live.id, exc)
         except Exception:
             log.exception("game %s: the computer could not move", live.id)
         finally:
-            self._thinking.pop(live.id, None)
-            live.thinking = False
-            live.announce(GameChanged())
-        # The position may have changed while it thought (an undo): look again.
-        self.consider(live)
+            mine = self._is_current(live, moves)
+            if mine:
+                del self._thinking[live.id]
+                live.thinking = False
+                live.announce(GameChanged())
+        if mine:
+            # The position may have changed while it moved: look again.
+            self.consider(live)
+
+    def _is_current(self, live: LiveGame, moves: str) -> bool:
+        thinking = self._thinking.get(live.id)
+        return thinking is not None and thinking[1] == moves
 
     async def close(self) -> None:
         """Stop thinking."""
-        for task in list(self._thinking.values()):
+        for task, _ in list(self._thinking.values()):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

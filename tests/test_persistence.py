@@ -45,8 +45,8 @@ def test_sigkill_mid_game_loses_no_acknowledged_move(tmp_path: Path, chromium: B
         click_column(yellow, 1)
         expect(red.get_by_text("Your turn")).to_be_visible()
         click_column(red, 7)
-        for page in (red, yellow):
-            expect(page.get_by_text("Player red wins!").first).to_be_visible()
+        for page, result in ((red, "You win!"), (yellow, "You lose.")):
+            expect(page.get_by_text(result).first).to_be_visible()
         red.screenshot(path=screenshot_path("after-sigkill-red"))
     finally:
         red_context.close()

@@ -1,4 +1,4 @@
-"""Hint and Analysis: the perfect column, and every column's value above the board, filled in as found."""
+"""Hint and Analysis: the perfect column, and every column's value under the board, filled in as found."""
 
 from __future__ import annotations
 
@@ -18,31 +18,37 @@ _ORDER = (3, 2, 4, 1, 5, 0, 6)
 
 
 class AnalysisPanel:
-    """A row of seven values aligned with the board's columns, and the Hint and Analysis buttons."""
+    """A row of seven values aligned with the board's columns, and the Hint and Analysis buttons.
+
+    The row keeps its place under the board when hidden, so switching it never moves the board;
+    each value is coloured by its result (``c4-value-win``, ``-draw``, ``-loss``) and says it in words.
+    """
 
     def __init__(self, view: GameView, analyst: Analyst, *, show: bool = False) -> None:
         self.view = view
         self.analyst = analyst
         self._task: asyncio.Task[None] | None = None
         self._hinted: int | None = None
-        with ui.element("div").classes("c4-values").mark("analysis") as self.row:
+        self._shown = show
+        with ui.element("div").classes("c4-values" if show else "c4-values c4-values-off").mark("analysis") as self.row:
             self.values = [
                 ui.label("").classes("c4-value").props(f'aria-label="Column {column + 1} value: unknown"')
                 for column in range(COLUMNS)
             ]
-        # Right above the board, so that each value stands over its column.
+        # Right under the board, so that each value stands under its column.
         board = view.board.root
         container = board.parent_slot.parent if board.parent_slot else None
         if container is not None:
-            self.row.move(container, target_index=container.default_slot.children.index(board))
-        with ui.row().classes("gap-2"):
+            self.row.move(container, target_index=container.default_slot.children.index(board) + 1)
+        with ui.row().classes("c4-controls gap-2 justify-center"):
             self.hint_button = ui.button("Hint", icon="lightbulb", on_click=self.hint).props(
                 'outline aria-label="Hint"'
             )
-            self.toggle = ui.button("Analysis", icon="insights", on_click=self.switch).props(
-                'outline aria-label="Analysis"'
+            self.toggle = (
+                ui.button("Analysis", icon="insights", on_click=self.switch)
+                .props(f'outline aria-label="Analysis" aria-pressed="{str(show).lower()}"')
+                .mark("analysis-switch")
             )
-        self.row.set_visibility(show)
         view.on_change(self._on_change)
         ui.context.client.on_delete(self._stop)
         if show:
@@ -50,11 +56,16 @@ class AnalysisPanel:
 
     @property
     def shown(self) -> bool:
-        return bool(self.row.visible)
+        return self._shown
 
     def switch(self) -> None:
         """Show or hide the values."""
-        self.row.set_visibility(not self.shown)
+        self._shown = not self._shown
+        if self._shown:
+            self.row.classes(remove="c4-values-off")
+        else:
+            self.row.classes(add="c4-values-off")
+        self.toggle.props["aria-pressed"] = str(self._shown).lower()  # item by item: see OnlineControls._show
         if self.shown:
             self._start()
         else:
@@ -96,6 +107,7 @@ class AnalysisPanel:
         self._stop()
         for column, label in enumerate(self.values):
             label.set_text("…")
+            label.classes[:] = ["c4-value"]
             label.props["aria-label"] = f"Column {column + 1} value: computing"  # see OnlineControls._show
         self._task = asyncio.get_running_loop().create_task(self._fill(self.view.live.board.moves_str()))
 
@@ -107,15 +119,20 @@ class AnalysisPanel:
     async def _fill(self, moves: str) -> None:
         live = self.view.live
         for column in _ORDER:
+            score: int | None = None
             if live.is_over:
                 text = "—"
             else:
                 try:
-                    text = describe_score(await self.analyst.score(moves, column), len(moves))
+                    score = await self.analyst.score(moves, column)
+                    text = describe_score(score, len(moves))
                 except Exception:
                     text = "?"
             if live.board.moves_str() != moves:
                 return
-            self.values[column].set_text(text)
+            label = self.values[column]
+            if score is not None:  # None: a full column
+                label.classes[:] = ["c4-value", f"c4-value-{'win' if score > 0 else 'loss' if score < 0 else 'draw'}"]
+            label.set_text(text)
             self.values[column].props["aria-label"] = f"Column {column + 1} value: {text}"
         self._task = None

@@ -7,7 +7,7 @@ import contextlib
 import logging
 
 from fastapi.responses import PlainTextResponse
-from nicegui import app, background_tasks, ui
+from nicegui import app, background_tasks
 
 from games.computer import Analyst, ComputerPlayer
 from games.hub import GameHub
@@ -15,7 +15,8 @@ from games.settings import Settings
 from games.store import Store
 from games.stores import open_store
 from ui import pages
-from ui.theme import Theme, add_dark_mode_route
+from ui.errors import add_error_pages
+from ui.theme import Theme, add_dark_mode_route, use_theme
 
 __all__ = ["setup"]
 
@@ -28,8 +29,9 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
     hub = GameHub(store or open_store(settings))
     analyst = Analyst(workers=settings.computer_workers)
     computer = ComputerPlayer(hub, analyst)
-    ui.add_css((theme or Theme()).css(), shared=True)
+    use_theme(theme or Theme())
     add_dark_mode_route()
+    add_error_pages()
     pages.register(hub, analyst, computer)
 
     async def clean_up_forever() -> None:

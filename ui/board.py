@@ -25,7 +25,8 @@ __all__ = ["BoardView", "cell_label", "column_html", "last_move_class"]
 
 _COLUMN_KEYS = {str(column + 1) for column in range(COLUMNS)}
 _TURN_PREFIXES = ("c4-turn-", "c4-last-")
-"""With ``c4-over`` (which a resignation sets too), the board's classes :meth:`BoardView._set_turn` owns."""
+_TURN_FLAGS = ("c4-over", "c4-wait")
+"""With the prefixes, the board's classes :meth:`BoardView._set_turn` owns (a resignation sets ``c4-over`` too)."""
 
 
 def cell_label(row: int, column: int, player: Player | None) -> str:
@@ -106,13 +107,20 @@ class BoardView:
 
     ``on_column`` gets the column (0..6) a player clicked or chose with the keys 1..7 (with
     ``keys``); the view changes only through :meth:`show_event`, so it shows what the game
-    accepted, never what a click hoped for.
+    accepted, never what a click hoped for. ``playable`` says whether this browser may move
+    now: only then does the board show the landing preview and a pointer (class ``c4-wait`` otherwise).
     """
 
     def __init__(
-        self, board: Connect4, on_column: Callable[[int], Awaitable[None] | None], *, keys: bool = True
+        self,
+        board: Connect4,
+        on_column: Callable[[int], Awaitable[None] | None],
+        *,
+        keys: bool = True,
+        playable: bool = True,
     ) -> None:
         self._on_column = on_column
+        self.playable = playable
         self.columns: list[ui.element] = []
         self._four: set[int] = set()
         with (
@@ -172,6 +180,11 @@ class BoardView:
             self._draw(column, _column_of(board, column, drop.row if drop and drop.column == column else None))
         self._set_turn(board)
 
+    def set_playable(self, playable: bool, board: Connect4) -> None:
+        """Say whether this browser may move now (the classes change only if that changed)."""
+        self.playable = playable
+        self._set_turn(board)
+
     def _four_columns(self, board: Connect4) -> set[int]:
         """The columns a four touches now, and touched at the last redraw."""
         outcome = board.outcome
@@ -193,9 +206,11 @@ class BoardView:
         wanted = [f"c4-turn-{board.turn}"]
         if board.is_over:
             wanted.append("c4-over")
+        if not self.playable:
+            wanted.append("c4-wait")
         if last is not None:
             wanted.append(last_move_class(last.row, last.column))
         classes = self.root.classes
-        new = [c for c in classes if not (c.startswith(_TURN_PREFIXES) or c == "c4-over")] + wanted
+        new = [c for c in classes if not (c.startswith(_TURN_PREFIXES) or c in _TURN_FLAGS)] + wanted
         if new != classes:
             classes[:] = new

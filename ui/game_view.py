@@ -9,13 +9,14 @@ from typing import Literal
 
 from nicegui import ui
 
-from engine.connect4 import Connect4Error, Player, Termination
+from engine.connect4 import Connect4Error, Outcome, Player, Termination
 from games.errors import GameError, StoreUnavailableError
-from games.hub import GameChanged, GameEvent, GameHub, LiveGame, MovePlayed, NewGame
+from games.hub import GameChanged, GameEvent, GameHub, LiveGame, NewGame
 from games.model import Mode, Role
 from ui.board import BoardView
+from ui.layout import ABOVE_BOARD, SidePanel
 
-__all__ = ["REPEAT_QUIET_SECONDS", "GameView", "rematch_note", "status_text"]
+__all__ = ["REPEAT_QUIET_SECONDS", "GameView", "rematch_note", "result_text", "status_text"]
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,24 @@ clock = time.monotonic
 """The clock of :data:`REPEAT_QUIET_SECONDS` (tests turn it by hand)."""
 
 
+def result_text(outcome: Outcome, role: Role) -> str:
+    """The result as ``role`` reads it: in person for a player, the tutorial's words for everyone else."""
+    resigned = outcome.termination is Termination.RESIGNATION and outcome.winner is not None
+    if role in (Role.RED, Role.YELLOW) and outcome.winner is not None:
+        if outcome.winner in role.players:
+            return "Your opponent resigned. You win!" if resigned else "You win!"
+        return "You resigned." if resigned else "You lose."
+    if resigned and outcome.winner is not None:
+        return f"{outcome.winner.other.capitalize()} resigned. {outcome.result()}"
+    return outcome.result()
+
+
 def status_text(live: LiveGame, role: Role) -> str:
     """The status line as ``role`` sees it: whose turn, from the viewer's side, or the result."""
     record, board = live.record, live.board
     outcome = live.outcome
     if outcome is not None:
-        if outcome.termination is Termination.RESIGNATION and outcome.winner:
-            result = f"{outcome.winner.other.capitalize()} resigned. {outcome.result()}"
-        else:
-            result = outcome.result()
+        result = result_text(outcome, role)
         offer = rematch_note(live, role)
         return f"{result} {offer}" if offer else result
     if not record.started:
@@ -66,25 +76,34 @@ class GameView:
     browser, another server, the computer) show up here just like this browser's own.
     """
 
-    def __init__(self, hub: GameHub, live: LiveGame, role: Role, identity: str) -> None:
+    def __init__(self, hub: GameHub, live: LiveGame, role: Role, identity: str, panel: SidePanel) -> None:
         self.hub = hub
         self.live = live
         self.role = role
         self.identity = identity
         self._on_change: list[Callable[[GameEvent], None]] = []
         self._last_refusal = ("", 0.0)
-        self.status = (
-            ui.label(status_text(live, role))
-            .classes("c4-status text-center")
-            .props('aria-live="polite"')
-            .mark("status")
-        )
-        # Only a game against the computer ever thinks: other pages do without the element.
-        self.spinner: ui.spinner | None = None
-        if live.record.mode is Mode.COMPUTER:
-            self.spinner = ui.spinner("dots", size="lg").props('aria-label="The computer is thinking"').mark("thinking")
-            self.spinner.set_visibility(live.thinking)
-        self.board = BoardView(live.board, self.play, keys=role is not Role.SPECTATOR)
+        # A page opened on a finished game shows the result in its status line; only a new end is announced.
+        self._announced = live.is_over
+        with panel:
+            self.status = (
+                ui.label(status_text(live, role))
+                .classes(f"c4-status {ABOVE_BOARD}")
+                .props('aria-live="polite"')
+                .mark("status")
+            )
+            # Only a game against the computer ever thinks: other pages do without the element.
+            self.spinner: ui.spinner | None = None
+            if live.record.mode is Mode.COMPUTER:
+                self.spinner = (
+                    ui.spinner("dots", size="lg")
+                    .classes(ABOVE_BOARD)
+                    .props('aria-label="The computer is thinking"')
+                    .mark("thinking")
+                )
+                self.spinner.set_visibility(live.thinking)
+        self.board = BoardView(live.board, self.play, keys=role is not Role.SPECTATOR, playable=self.may_move())
+        panel.put_board_first(self.board.root)
         self._set_over()
         client = ui.context.client
         unsubscribe = live.subscribe(self._on_event)
@@ -136,11 +155,17 @@ class GameView:
         self._last_refusal = (message, now)
         ui.notify(message, type=kind)
 
+    def may_move(self) -> bool:
+        """Whether it is this browser's side's turn in a started game, with nobody thinking (the end aside)."""
+        live = self.live
+        return live.board.turn in self.role.players and live.record.started and not live.thinking
+
     def refresh(self) -> None:
-        """Recompute what depends on more than the board (status line, end of game)."""
+        """Recompute what depends on more than the board (status line, who may move, end of game)."""
         self.status.set_text(status_text(self.live, self.role))
         if self.spinner is not None:
             self.spinner.set_visibility(self.live.thinking)
+        self.board.set_playable(self.may_move(), self.live.board)
         self._set_over()
 
     def _set_over(self) -> None:
@@ -149,21 +174,30 @@ class GameView:
             self.board.root.classes(add="c4-over")
 
     def _on_event(self, event: GameEvent) -> None:
-        if not isinstance(event, GameChanged):
-            self.board.show_event(event, self.live.board)
-        self.refresh()
-        outcome = self.live.outcome
-        if (isinstance(event, MovePlayed) and event.outcome) or (
-            isinstance(event, GameChanged) and outcome and outcome.termination is Termination.RESIGNATION
-        ):
-            with self.board.root:
-                ui.notify(status_text(self.live, self.role), type="positive", position="top")
         if isinstance(event, NewGame) and self.live.record.mode is Mode.ONLINE and self.role is not Role.SPECTATOR:
             # Colours swap in a rematch: this browser's role follows its seat.
             self.role = self.live.record.role_of(self.identity)
-            self.refresh()
+        self.board.playable = self.may_move()
+        if not isinstance(event, GameChanged):
+            self.board.show_event(event, self.live.board)
+        self.refresh()
+        # A result is announced once per page, when the game ends; every later change (a reload, a
+        # rematch request) shows it in the status line only. An undo or a new game reopens the game.
+        over = self.live.is_over
+        if over and not self._announced:
+            self.announce_result()
+        self._announced = over
         for callback in self._on_change:
             callback(event)
+
+    def announce_result(self) -> None:
+        """Say the result in a notification (the status line says it too, for as long as it holds)."""
+        outcome = self.live.outcome
+        # Green for a win, or for a result nobody here lost; a loss or a draw is news, not a success.
+        lost = outcome is not None and self.role in (Role.RED, Role.YELLOW) and outcome.winner not in self.role.players
+        won = outcome is not None and outcome.winner is not None and not lost
+        with self.board.root:
+            ui.notify(status_text(self.live, self.role), type="positive" if won else "info", position="top")
 
     def my_side(self) -> Player | None:
         """The colour this browser plays (None for spectators and the hot seat)."""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import html
-
 from fastapi import Request
 from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
-from engine.connect4 import InvalidPositionError, Player
+from engine.connect4 import COLUMNS, ROWS, InvalidPositionError, Player
 from engine.levels import Level
 from games.computer import Analyst, ComputerPlayer
 from games.errors import GameError, GameNotFoundError, StoreUnavailableError
@@ -16,10 +14,15 @@ from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
 from games.model import Mode, Role
 from ui.analysis import AnalysisPanel
 from ui.game_view import GameView
+from ui.invite import InviteCard, is_creator
+from ui.layout import ABOVE_BOARD, SidePanel
 from ui.store_status import store_status_banner
-from ui.theme import frame
+from ui.theme import LANGUAGE, frame
 
 __all__ = ["LEVELS", "browser_id", "register"]
+
+MAX_MOVES = ROWS * COLUMNS
+"""The longest position a link can hold: one move per cell."""
 
 LEVELS: dict[Level, tuple[str, str]] = {
     Level.BEGINNER: ("Beginner", "Plays at random, and takes or blocks a win only half the time."),
@@ -65,7 +68,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             unavailable(exc)
         return None
 
-    @ui.page("/")
+    @ui.page("/", language=LANGUAGE)
     def home() -> None:
         with frame("Connect Four"):
             ui.label("Connect Four").classes("text-3xl font-bold")
@@ -88,8 +91,9 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
     def computer_dialog() -> None:
         with ui.dialog(value=True) as dialog, ui.card().classes("gap-3"):
             ui.label("Play the computer").classes("text-lg font-bold")
-            side = ui.toggle({"red": "Red (moves first)", "yellow": "Yellow"}, value="red").props(
-                'aria-label="Your colour"'
+            # A radio group: a screen reader says which colour is chosen (a toggle's buttons do not).
+            side = ui.radio({"red": "Red (moves first)", "yellow": "Yellow"}, value="red").props(
+                'inline aria-label="Your colour"'
             )
             level = (
                 ui.select({lv.name: title for lv, (title, _) in LEVELS.items()}, value=Level.CASUAL.name, label="Level")
@@ -110,7 +114,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
 
             ui.button("Start", on_click=start).props('aria-label="Start"')
 
-    @ui.page("/computer/{key}")
+    @ui.page("/computer/{key}", language=LANGUAGE)
     async def against_computer(key: str) -> None:
         live = await find(key)
         if live is None:
@@ -120,14 +124,17 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
         level = Level[live.record.level or Level.PERFECT.name]
         with frame("Play the computer"):
             store_status_banner(hub)
+            panel = SidePanel()
             title, about = LEVELS[level]
-            ui.label(f"Against the computer · {title}: {about}").classes("text-sm opacity-80").mark("level")
-            view = GameView(hub, live, role, identity)
+            with panel:
+                ui.label(f"Against the computer · {title}: {about}").classes(f"text-sm {ABOVE_BOARD}").mark("level")
+            view = GameView(hub, live, role, identity, panel)
             if role is not Role.SPECTATOR:
-                local_controls(view, hub, live, identity, analyst)
+                with panel:
+                    local_controls(view, hub, live, identity, analyst)
         computer.consider(live)
 
-    @ui.page("/local")
+    @ui.page("/local", language=LANGUAGE)
     async def new_local() -> RedirectResponse | None:
         try:
             live = await hub.create(Mode.LOCAL, browser_id())
@@ -139,10 +146,14 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             return None
         return RedirectResponse(f"/local/{live.record.join_key}", status_code=303)
 
-    @ui.page("/analyze")
+    @ui.page("/analyze", language=LANGUAGE)
     async def analyze(pos: str = "") -> RedirectResponse | None:
         try:
-            live = await hub.create(Mode.LOCAL, browser_id(), moves=pos[:42])
+            if len(pos) > MAX_MOVES:
+                raise InvalidPositionError(
+                    f"A position has at most {MAX_MOVES} moves, one per cell; this link has {len(pos)} characters."
+                )
+            live = await hub.create(Mode.LOCAL, browser_id(), moves=pos)
         except (InvalidPositionError, GameError) as exc:
             with frame("Analysis"):
                 ui.label("That position cannot be analysed.").classes("text-xl font-bold").mark("bad-position")
@@ -152,7 +163,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             return None
         return RedirectResponse(f"/local/{live.record.join_key}?analysis=1", status_code=303)
 
-    @ui.page("/local/{key}")
+    @ui.page("/local/{key}", language=LANGUAGE)
     async def local(key: str, analysis: bool = False) -> None:
         live = await find(key)
         if live is None:
@@ -161,12 +172,21 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
         role = live.record.role_of(identity) if key == live.record.join_key else Role.SPECTATOR
         with frame("Play on this device"):
             store_status_banner(hub)
-            view = GameView(hub, live, role, identity)
+            panel = SidePanel()
+            view = GameView(hub, live, role, identity, panel)
             if role is Role.BOTH:
-                local_controls(view, hub, live, identity, analyst, analysis=analysis)
-                ui.label("Click a column or press 1 to 7. Red starts.").classes("text-sm opacity-70")
+                with panel:
+                    local_controls(view, hub, live, identity, analyst, analysis=analysis)
+                    how = ui.label("Click a column or press 1 to 7. Red starts.").classes("text-sm opacity-80")
+                # At the end the status line says the result, and nothing on the page says to play on.
+                how.set_visibility(not live.is_over)
 
-    @ui.page("/join/{key}")
+                def say_how(_: GameEvent) -> None:
+                    how.set_visibility(not live.is_over)
+
+                view.on_change(say_how)
+
+    @ui.page("/join/{key}", language=LANGUAGE)
     async def join(key: str, request: Request) -> None:
         live = await find(key)
         if live is None:
@@ -178,7 +198,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             role = Role.SPECTATOR  # a watch key never seats anyone, whatever page it is opened on
         online_page(hub, live, role, identity, request, full=key == live.record.join_key and role is Role.SPECTATOR)
 
-    @ui.page("/watch/{key}")
+    @ui.page("/watch/{key}", language=LANGUAGE)
     async def watch(key: str, request: Request) -> None:
         live = await find(key)
         if live is None:
@@ -190,7 +210,7 @@ def local_controls(
     view: GameView, hub: GameHub, live: LiveGame, identity: str, analyst: Analyst, *, analysis: bool = False
 ) -> None:
     """New game, Undo, Hint, Analysis, and a link to this position: for games on one device."""
-    with ui.row().classes("gap-2 justify-center"):
+    with ui.row().classes("c4-controls gap-2 justify-center"):
         ui.button(
             "New game", icon="restart_alt", on_click=lambda: view.attempt(lambda: hub.new_game(live, identity))
         ).props('outline aria-label="New game"')
@@ -215,19 +235,19 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
     """An online game as a player or a spectator sees it."""
     with frame("Online game"):
         store_status_banner(hub)
-        if full:
-            ui.label("Both seats are taken, so you are watching this game.").classes("text-base font-medium").mark(
-                "seats-taken"
-            )
-        elif role is Role.SPECTATOR:
-            ui.label("You are watching this game.").classes("text-base").mark("watching")
-        players = ui.label().classes("text-sm").mark("players")
-        view = GameView(hub, live, role, identity)
-        if role is not Role.SPECTATOR:
-            invite_card(live, str(request.base_url).rstrip("/"))
-            controls = OnlineControls(view)
-        else:
-            controls = None
+        panel = SidePanel()
+        with panel:
+            if full:
+                ui.label("Both seats are taken, so you are watching this game.").classes(
+                    f"text-base font-medium {ABOVE_BOARD}"
+                ).mark("seats-taken")
+            elif role is Role.SPECTATOR:
+                ui.label("You are watching this game.").classes(f"text-base {ABOVE_BOARD}").mark("watching")
+            players = ui.label().classes(f"text-sm {ABOVE_BOARD}").mark("players")
+        view = GameView(hub, live, role, identity, panel)
+        with panel:
+            invite = InviteCard(live, str(request.base_url).rstrip("/")) if is_creator(live, identity) else None
+            controls = OnlineControls(view) if role is not Role.SPECTATOR else None
 
         def show_players(event: GameEvent | None = None) -> None:
             if isinstance(event, MovePlayed) and event.outcome is None:
@@ -244,46 +264,12 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
             players.set_text(" · ".join(parts))
             if controls is not None:
                 controls.refresh()
+            if invite is not None:
+                invite.refresh()
 
         view.on_change(show_players)
         show_players()
         ui.context.client.on_connect(lambda: show_players())
-
-
-def invite_card(live: LiveGame, base: str) -> None:
-    """The join and watch links, each a real link with a copy button, and who to send which.
-
-    The sentences and both links are one element: every element costs memory in every
-    player's page for as long as it is open.
-    """
-    join_url = f"{base}/join/{live.record.join_key}"
-    watch_url = f"{base}/watch/{live.record.watch_key}"
-    # A card laid out as a wrapping row: the text takes a whole line, the copy buttons share the next.
-    with ui.card().classes("w-full max-w-md gap-1").style("flex-direction: row; flex-wrap: wrap").mark("invite"):
-        ui.html(
-            '<div class="text-sm">Send the join link to the friend you want to play: the first to open it plays'
-            " yellow.</div>"
-            f"{_link_html(join_url, 'Join link')}"
-            '<div class="text-sm mt-2">Send the watch link to anyone who should only watch.</div>'
-            f"{_link_html(watch_url, 'Watch link')}",
-            sanitize=False,  # built here from escaped parts
-        ).classes("w-full").mark("invite-links")
-        for url, name in ((join_url, "join link"), (watch_url, "watch link")):
-            ui.button(
-                name.capitalize(), icon="content_copy", on_click=lambda url=url, name=name: copy(url, name)
-            ).props(f'flat dense no-caps aria-label="Copy {name}"')
-
-
-def _link_html(url: str, label: str) -> str:
-    # The base URL comes from the request's Host header: escaped, it can only ever be text.
-    url = html.escape(url, quote=True)
-    classes = "text-xs break-all block text-primary underline"
-    return f'<a class="{classes}" target="_blank" aria-label="{label}" href="{url}">{url}</a>'
-
-
-def copy(url: str, name: str) -> None:
-    ui.clipboard.write(url)
-    ui.notify(f"Copied the {name}.")
 
 
 class OnlineControls:

@@ -45,7 +45,8 @@ def test_a_whole_game_in_chromium(app_server: AppServer, chromium: Browser) -> N
     expect(page.locator(".c4-win")).to_have_count(4)
     # The winning move reached the browser as element updates for what it changed, not a new board:
     # column 1 (the landed disc, the four, the preview), the board's classes (turn, end, last-move
-    # marker), the status line and the link to the position. Column 2 is not sent again.
+    # marker), the status line, the link to the position and the line on how to play (hidden at the
+    # end). Column 2 is not sent again.
     changed = {key for update in updates[sent_before:] for key in update if key != "_id"}
 
     def element_id(locator: Any) -> str:
@@ -56,6 +57,7 @@ def test_a_whole_game_in_chromium(app_server: AppServer, chromium: Browser) -> N
         element_id(page.get_by_role("group", name="Connect Four board")),
         element_id(page.get_by_text("Player red wins!").first),
         element_id(page.get_by_role("link", name="Link to this position")),
+        element_id(page.get_by_text("Click a column or press 1 to 7.")),
     }
     assert changed == expected, (changed, expected)
     # The browser draws the last-move marker on that disc alone, from the board's class.
@@ -97,7 +99,7 @@ def test_dark_mode_switch(app_server: AppServer, chromium: Browser) -> None:
     page.goto(f"{app_server.url}/local")
     expect(page.locator("body")).not_to_have_class("body--dark")
     light = page.locator(".c4-cell").first.evaluate("e => getComputedStyle(e).backgroundColor")
-    page.get_by_role("link", name="Toggle dark mode").click()
+    page.get_by_role("link", name="Switch to dark mode").click()
     expect(page.locator("body.body--dark")).to_have_count(1)
     dark = page.locator(".c4-cell").first.evaluate("e => getComputedStyle(e).backgroundColor")
     assert light != dark

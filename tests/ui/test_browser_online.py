@@ -44,8 +44,8 @@ def test_two_players_and_a_spectator(app_server: AppServer, chromium: Browser) -
     click_column(spectator, 1)
     expect(spectator.get_by_text("Spectators cannot play.")).to_be_visible()
     click_column(red, 4)
-    for page in (red, yellow, spectator):
-        expect(page.get_by_text("Player red wins!").first).to_be_visible()
+    for page, result in ((red, "You win!"), (yellow, "You lose."), (spectator, "Player red wins!")):
+        expect(page.get_by_text(result).first).to_be_visible()
         for row in range(1, 5):
             expect(page.get_by_label(f"Row {row}, column 4: red")).to_have_count(1)
         for row in range(1, 4):
@@ -75,7 +75,8 @@ def test_resign_and_rematch_in_the_browser(app_server: AppServer, chromium: Brow
     expect(yellow.get_by_text("Your turn")).to_be_visible()
     yellow.get_by_role("button", name="Resign", exact=True).click()
     yellow.get_by_role("button", name="Confirm resign").click()
-    expect(red.get_by_text("Yellow resigned. Player red wins!").first).to_be_visible()
+    expect(red.get_by_text("Your opponent resigned. You win!").first).to_be_visible()
+    expect(yellow.get_by_text("You resigned.").first).to_be_visible()
     yellow.get_by_role("button", name="Rematch").click()
     red.get_by_role("button", name="Accept rematch").click()
     expect(yellow.get_by_text("Your turn")).to_be_visible()  # colours swapped: yellow is red now

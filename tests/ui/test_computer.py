@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 from collections.abc import Callable
 
@@ -13,8 +14,9 @@ from nicegui.testing import User
 from engine.connect4 import Connect4
 from engine.levels import Level
 from engine.solver import Position, Solver
-from games.computer import describe_score
+from games.computer import Analyst, ComputerPlayer, describe_score
 from tests.ui.helpers import cell_label, click, click_column, status
+from ui.game_view import GameView
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -40,14 +42,14 @@ def board_of(user: User) -> Connect4:
 async def start_computer_game(user: User, side: str, level: Level) -> None:
     await user.open("/")
     await click(user, "Play the computer")
-    user.find(ui.toggle).elements.pop().set_value(side)
+    user.find(ui.radio).elements.pop().set_value(side)
     user.find(ui.select).elements.pop().set_value(level.name)
     await click(user, "Start")
     await user.should_see(marker="level")
 
 
 def over(user: User) -> bool:
-    return "wins!" in status(user) or "draw" in status(user)
+    return status(user) in ("You win!", "You lose.") or "draw" in status(user)
 
 
 @pytest.mark.parametrize("level", list(Level))
@@ -61,7 +63,9 @@ async def test_a_full_game_against_each_level(user: User, level: Level) -> None:
         await wait_until(lambda: over(user) or status(user) == "Your turn")
     final = board_of(user)
     assert final.is_over
-    assert status(user) == (final.outcome.result() if final.outcome else "")
+    assert final.outcome is not None
+    expected = {"yellow": "You win!", "red": "You lose.", None: final.outcome.result()}[final.outcome.winner]
+    assert status(user) == expected  # the human plays yellow, and reads the result in person
 
 
 async def test_the_perfect_level_beats_a_careless_player(user: User) -> None:
@@ -71,7 +75,7 @@ async def test_the_perfect_level_beats_a_careless_player(user: User) -> None:
         if over(user):
             break
         await click_column(user, board_of(user).legal_columns()[0] + 1)  # always the leftmost column
-    assert status(user) == "Player yellow wins!"
+    assert status(user) == "You lose."
 
 
 async def test_undo_against_the_computer_goes_back_to_your_turn(user: User) -> None:
@@ -146,3 +150,48 @@ async def test_analysis_switch_and_score_words(user: User) -> None:
     await click(user, "Analysis")
     await wait_until(lambda: label_of(user, 4) not in ("…", ""))
     assert label_of(user, 4).startswith("win in")
+
+
+async def test_the_colour_choice_is_a_radio_group(user: User) -> None:
+    await user.open("/")
+    await click(user, "Play the computer")
+    (choice,) = user.find(ui.radio).elements
+    assert choice.props["aria-label"] == "Your colour"
+    assert choice.value == "red"
+
+
+async def test_undo_while_the_computer_thinks_drops_its_move_at_once(user: User) -> None:
+    await start_computer_game(user, "red", Level.BEGINNER)
+    analyst = pages_analyst()
+    release = asyncio.Event()
+    choose = analyst.choose
+
+    async def slow_choose(moves: str, level: str, seed: int | None = None) -> int:
+        await release.wait()  # the computer thinks until the test lets it answer
+        return await choose(moves, level, seed)
+
+    analyst.choose = slow_choose  # type: ignore[method-assign]
+    try:
+        await click_column(user, 4)
+        await wait_until(lambda: status(user) == "The computer is thinking…")
+        await click(user, "Undo")
+        # At once: the status is the human's turn, the spinner is gone and the board takes a move.
+        assert status(user) == "Your turn"
+        await user.should_not_see(marker="thinking")
+        (board,) = user.find(marker="board").elements
+        assert "c4-wait" not in board.classes
+        await click_column(user, 3)
+        release.set()  # the thought about the undone position ends, and is thrown away
+        await wait_until(lambda: status(user) == "Your turn" and board_of(user).moves_str().startswith("3"))
+        assert len(board_of(user).moves_str()) == 2
+    finally:
+        analyst.choose = choose  # type: ignore[method-assign]
+        release.set()
+
+
+def pages_analyst() -> Analyst:
+    """The analyst of the app's computer player, which listens to the hub of the page's game."""
+    (view,) = [o for o in gc.get_objects() if isinstance(o, GameView)]
+    owners = [getattr(hook, "__self__", None) for hook in view.hub._change_hooks]
+    (computer,) = [owner for owner in owners if isinstance(owner, ComputerPlayer)]
+    return computer.analyst

@@ -50,8 +50,9 @@ async def test_creator_joiner_and_spectator_play_a_full_game(create_user: Callab
         assert cell_label(user, 3, 4) == "Row 3, column 4: red"
         assert cell_label(user, 3, 5) == "Row 3, column 5: yellow"
     await click_column(red, 4)
+    # The players read the result in person; the spectator reads the tutorial's words.
+    assert [status(user) for user in (red, yellow, spectator)] == ["You win!", "You lose.", "Player red wins!"]
     for user in (red, yellow, spectator):
-        assert status(user) == "Player red wins!"
         assert cell_label(user, 4, 4) == "Row 4, column 4: red"
 
 
@@ -118,10 +119,10 @@ async def test_rematch_needs_both_and_swaps_colours(create_user: Callable[[], Us
     await yellow.open(join)
     for column in "1212121":
         await click_column(red if column == "1" else yellow, int(column))
-    assert status(red) == "Player red wins!"
+    assert status(red) == "You win!"
     await click_marker(yellow, "rematch")
-    assert status(yellow) == "Player red wins! Waiting for your opponent to accept the rematch."
-    assert status(red) == "Player red wins! Your opponent asks for a rematch (colours swap)."
+    assert status(yellow) == "You lose. Waiting for your opponent to accept the rematch."
+    assert status(red) == "You win! Your opponent asks for a rematch (colours swap)."
     await yellow.should_not_see(marker="rematch")  # asked once: nothing more to click
     (accept,) = red.find(marker="rematch").elements
     assert accept.props["aria-label"] == "Accept rematch"
@@ -144,8 +145,8 @@ async def test_resign_asks_first_and_ends_the_game(create_user: Callable[[], Use
     await yellow.should_see("Resign this game? Your opponent wins.")
     assert status(red) == "Waiting for yellow"
     await click_marker(yellow, "confirm-resign")
-    assert status(red) == "Yellow resigned. Player red wins!"
-    assert status(yellow) == "Yellow resigned. Player red wins!"
+    assert status(red) == "Your opponent resigned. You win!"
+    assert status(yellow) == "You resigned."
     await click_column(red, 4)
     await red.should_see("The game is over.")
     assert cell_label(red, 2, 4) == "Row 2, column 4: empty"
@@ -163,6 +164,8 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
     # Every element costs the server about 3 KiB per open page (bench/load): 1500 browsers hold
     # these pages at once. The header is one element of HTML; the store banner, the dark-mode
     # element and the rematch controls are built only when needed; a spectator has no keyboard.
+    # The side panel is one element on every page; only the creator has an invitation, and once
+    # yellow is seated it loses its join button (so: red 22, yellow 19, a spectator 18).
     red, yellow, spectator = create_user(), create_user(), create_user()
     join, watch = await invite(red)
     await red.open(join)
@@ -172,7 +175,7 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
     for user in (red, yellow, spectator):
         assert user.client is not None
         counts.append(len(user.client.elements))
-    assert counts == [22, 22, 17]
+    assert counts == [22, 19, 18]
     # The end of a game and a rematch build nothing and remove nothing: Resign turns into Rematch.
     for column in "1212121":
         await click_column(red if column == "1" else yellow, int(column))
@@ -204,3 +207,63 @@ async def test_a_game_and_its_rematch_leave_no_cyclic_garbage(create_user: Calla
     finally:
         gc.enable()
     assert found == 0
+
+
+async def test_a_resignation_is_announced_once_per_page(create_user: Callable[[], User]) -> None:
+    red, yellow = create_user(), create_user()
+
+    def announced() -> list[str]:
+        # The simulated users share one ui.notify (the last one used takes it), so read both lists.
+        return sorted(m for m in red.notify.messages + yellow.notify.messages if "resigned" in m)
+
+    join, _ = await invite(red)
+    await yellow.open(join)
+    await click_column(red, 4)
+    await click_marker(yellow, "resign")
+    await click_marker(yellow, "confirm-resign")
+    assert announced() == ["You resigned.", "Your opponent resigned. You win!"]
+    # Every later change of the game: the opponent reloading, and a rematch request.
+    await yellow.open(join)
+    await click_marker(yellow, "rematch")
+    assert status(red) == "Your opponent resigned. You win! Your opponent asks for a rematch (colours swap)."
+    assert announced() == ["You resigned.", "Your opponent resigned. You win!"]
+
+
+async def test_the_invitation_is_for_the_creator_and_shrinks_once_both_are_seated(
+    create_user: Callable[[], User],
+) -> None:
+    red, yellow = create_user(), create_user()
+    join, watch = await invite(red)
+    await red.should_see("Send the join link to the friend you want to play")
+    await red.should_see(marker="invite")
+    await yellow.open(join)
+    # Yellow, seated, is not told to send the join link; red now sees only how to invite spectators.
+    await yellow.should_not_see(marker="invite")
+    await yellow.should_not_see("Send the join link")
+    await red.should_see("Invite spectators")
+    await red.should_not_see("Send the join link")
+    (links,) = red.find(marker="invite-links").elements
+    assert "Join link" not in links.props["innerHTML"]
+    assert watch in links.props["innerHTML"]
+    (card,) = red.find(marker="invite").elements
+    copies = [e.props["aria-label"] for e in card.descendants() if str(e.props.get("aria-label")).startswith("Copy")]
+    assert copies == ["Copy watch link"]
+    await red.open(join)  # a reload builds the small invitation directly
+    await red.should_see("Invite spectators")
+    await red.should_not_see("Send the join link")
+
+
+async def test_only_the_player_to_move_is_invited_to_click(create_user: Callable[[], User]) -> None:
+    red, yellow, spectator = create_user(), create_user(), create_user()
+    join, watch = await invite(red)
+
+    def waits(user: User) -> bool:
+        (board,) = user.find(marker="board").elements
+        return "c4-wait" in board.classes
+
+    assert waits(red)  # nobody to play against yet
+    await yellow.open(join)
+    await spectator.open(watch)
+    assert [waits(u) for u in (red, yellow, spectator)] == [False, True, True]
+    await click_column(red, 4)
+    assert [waits(u) for u in (red, yellow, spectator)] == [True, False, True]
