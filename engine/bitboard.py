@@ -12,6 +12,7 @@ The notation is Pons' too: the columns played, ``1`` to ``7``, first player firs
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from engine.errors import FullColumnError, GameWonError, UnknownColumnError
 
@@ -27,37 +28,44 @@ __all__ = [
     "TOP_CELLS",
     "WIDTH",
     "cell_bit",
+    "centre_column",
+    "column_mask",
     "format_moves",
     "has_four",
     "mirror",
     "parse_moves",
+    "popcount",
     "winning_cells",
 ]
 
-WIDTH = 7
-HEIGHT = 6
-BOARD_SIZE = WIDTH * HEIGHT
+# Literals marked Final: mypyc then compiles them into the code instead of looking them up.
+WIDTH: Final = 7
+HEIGHT: Final = 6
+BOARD_SIZE: Final = 42
 #: Bits per column: six cells and the spare one on top.
-STRIDE = HEIGHT + 1
+STRIDE: Final = 7
 #: Columns in the order to try them when nothing else tells them apart: the centre first.
-CENTRE_ORDER = (3, 2, 4, 1, 5, 0, 6)
+CENTRE_ORDER: Final = (3, 2, 4, 1, 5, 0, 6)
 
 #: The bottom cell of every column.
-BOTTOM = 0b0000001_0000001_0000001_0000001_0000001_0000001_0000001
+BOTTOM: Final = 0b0000001_0000001_0000001_0000001_0000001_0000001_0000001
 #: Every cell of the board (the spare bits left out).
-BOARD = BOTTOM * ((1 << HEIGHT) - 1)
-COLUMN_MASKS = tuple(((1 << HEIGHT) - 1) << (STRIDE * col) for col in range(WIDTH))
-TOP_CELLS = tuple(1 << (HEIGHT - 1 + STRIDE * col) for col in range(WIDTH))
-BOTTOM_CELLS = tuple(1 << (STRIDE * col) for col in range(WIDTH))
+BOARD: Final = 0b0111111_0111111_0111111_0111111_0111111_0111111_0111111
+COLUMN_MASKS: Final = tuple(((1 << HEIGHT) - 1) << (STRIDE * col) for col in range(WIDTH))
+TOP_CELLS: Final = tuple(1 << (HEIGHT - 1 + STRIDE * col) for col in range(WIDTH))
+BOTTOM_CELLS: Final = tuple(1 << (STRIDE * col) for col in range(WIDTH))
 
-_DIGITS = "1234567"
+_DIGITS: Final = "1234567"
 # Cells that stay on the board after a left shift by 14 to 24 bits: cutting the rest off first
 # keeps the shifted value within 49 bits.
-_KEEP14 = (1 << 35) - 1
-_KEEP16 = (1 << 33) - 1
-_KEEP18 = (1 << 31) - 1
-_KEEP21 = (1 << 28) - 1
-_KEEP24 = (1 << 25) - 1
+_KEEP14: Final = 0x7FFFFFFFF
+_KEEP16: Final = 0x1FFFFFFFF
+_KEEP18: Final = 0x7FFFFFFF
+_KEEP21: Final = 0xFFFFFFF
+_KEEP24: Final = 0x1FFFFFF
+_M1: Final = 0x5555555555555
+_M2: Final = 0x3333333333333
+_M4: Final = 0x0F0F0F0F0F0F0F
 
 
 def cell_bit(column: int, row: int) -> int:
@@ -85,6 +93,27 @@ def winning_cells(stones: int, mask: int) -> int:
     p = (stones >> 8) & (stones >> 16)
     r |= p & (stones << 8) | p & (stones >> 24)
     return r & (BOARD ^ mask)
+
+
+def column_mask(col: int) -> int:
+    """The six cells of column ``col`` (0..6)."""
+    return 0x3F << (STRIDE * col)
+
+
+def centre_column(rank: int) -> int:
+    """The column at place ``rank`` (0..6) of :data:`CENTRE_ORDER`, computed rather than looked up."""
+    return 3 - ((rank + 1) >> 1) if rank & 1 else 3 + (rank >> 1)
+
+
+def popcount(board: int) -> int:
+    """The number of cells set in a bitboard (of at most 52 bits), in machine-integer steps."""
+    x = board - ((board >> 1) & _M1)
+    x = (x & _M2) + ((x >> 2) & _M2)
+    x = (x + (x >> 4)) & _M4
+    x += x >> 8
+    x += x >> 16
+    x += x >> 32
+    return x & 0x7F
 
 
 def has_four(stones: int) -> bool:

@@ -26,6 +26,7 @@ import time
 from bisect import bisect_left
 from importlib import resources
 from pathlib import Path
+from typing import Final
 
 from engine.bitboard import BOTTOM
 
@@ -39,12 +40,12 @@ __all__ = [
 ]
 
 #: Stones on the board in every position of the book.
-BOOK_PLY = 12
+BOOK_PLY: Final = 12
 
-_PACKAGE = "bitbully_databases"
-_ASSET = "assets/book_12ply_distances.dat"
-_RECORD = 5
-_SIGN = 1 << 31
+_PACKAGE: Final = "bitbully_databases"
+_ASSET: Final = "assets/book_12ply_distances.dat"
+_RECORD: Final = 5
+_SIGN: Final = 0x80000000
 
 
 class BookUnavailableError(LookupError):

@@ -10,16 +10,17 @@ from __future__ import annotations
 import enum
 import random
 import threading
+from typing import Final
 
-from engine.bitboard import BOARD, BOARD_SIZE, BOTTOM, CENTRE_ORDER, COLUMN_MASKS, WIDTH, winning_cells
+from engine.bitboard import BOARD, BOARD_SIZE, BOTTOM, CENTRE_ORDER, COLUMN_MASKS, winning_cells
 from engine.errors import NoMoveError
 from engine.solver import Position, Solver
 
 __all__ = ["Level", "NoMoveError", "choose_move"]
 
-_CENTRE_COLUMN = COLUMN_MASKS[WIDTH // 2]
+_CENTRE_COLUMN: Final = 0x3F << (7 * 3)
 # Beyond any heuristic value, so that a found win always outranks an evaluation.
-_WIN = 1000
+_WIN: Final = 1000
 
 
 class Level(enum.Enum):

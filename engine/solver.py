@@ -20,7 +20,7 @@ import argparse
 import enum
 import logging
 import sys
-from typing import TextIO
+from typing import Final, TextIO
 
 from engine import book as _book
 from engine.bitboard import (
@@ -34,9 +34,12 @@ from engine.bitboard import (
     STRIDE,
     TOP_CELLS,
     WIDTH,
+    centre_column,
+    column_mask,
     format_moves,
     mirror,
     parse_moves,
+    popcount,
     winning_cells,
 )
 from engine.errors import FullColumnError, GameWonError, NoMoveError, NotationError, UnknownColumnError
@@ -65,11 +68,11 @@ logger = logging.getLogger(__name__)
 COMPILED = not __file__.endswith(".py")
 
 # The transposition table packs the key and one bound of the score into one int per slot.
-_TT_SIZE = 2_097_143  # a prime, so that key % size spreads Pons' structured keys
-_SCORE_BIAS = 32  # scores are within -21..21; biased they fit in six bits
-_LOWER_FLAG = 64
+_TT_SIZE: Final = 2_097_143  # a prime, so that key % size spreads Pons' structured keys
+_SCORE_BIAS: Final = 32  # scores are within -21..21; biased they fit in six bits
+_LOWER_FLAG: Final = 64
 # Probing the children's table entries pays only where subtrees are big: measured best below 36.
-_ETC_BEFORE = 36
+_ETC_BEFORE: Final = 36
 
 
 class Position:
@@ -221,8 +224,6 @@ class _Search:
         self.ordering = order is MoveOrder.THREATS
         columns = list(range(WIDTH)) if order is MoveOrder.LEFT_TO_RIGHT else list(CENTRE_ORDER)
         self.order_masks: list[int] = [COLUMN_MASKS[col] for col in columns]
-        # The centre order's masks with each one's rank, highest for the centre, to break ties.
-        self.centre_masks: list[int] = [COLUMN_MASKS[col] for col in CENTRE_ORDER]
         self.book_ply = book_ply
         self.book: _book.OpeningBook | None = None
 
@@ -294,8 +295,8 @@ class _Search:
         if transposition and moves < _ETC_BEFORE:
             # Enhanced transposition cutoff: a child already stored with a low enough upper
             # bound proves a cutoff here without searching anything.
-            for column in self.order_masks:
-                move = nxt & column
+            for rank in range(WIDTH):
+                move = nxt & column_mask(centre_column(rank))
                 if move:
                     child_key = opp + (mask | move)
                     entry = table[child_key % self.tt_size]
@@ -318,24 +319,22 @@ class _Search:
                 alpha = score
         elif self.ordering:
             # Moves that create more cells where we would connect four come first; ties go to
-            # the centre. Each candidate is its threat count, then its centre rank, in one int.
-            centre_masks = self.centre_masks
-            lanes: list[int] = [0] * WIDTH
-            ranked: list[int] = []
+            # the centre. Candidate ``rank`` (its place in the centre order) is one byte of
+            # ``ranked``: its threat count, then its centre preference, plus one to mark it.
+            ranked = 0
             for rank in range(WIDTH):
-                move = nxt & centre_masks[rank]
+                move = nxt & column_mask(centre_column(rank))
                 if move:
-                    lane = winning_cells(cur | move, mask)
-                    lanes[rank] = lane
-                    ranked.append(lane.bit_count() << 3 | (WIDTH - 1 - rank))
+                    count = popcount(winning_cells(cur | move, mask))
+                    ranked |= ((min(count, 31) << 3 | (WIDTH - 1 - rank)) + 1) << (8 * rank)
             if alpha >= (BOARD_SIZE - 3 - moves) >> 1:
                 # Only a move that leaves the opponent lost at once can beat alpha now: every
                 # other child would return its own lower bound at its first check. So look for
                 # such a move here, without recursing.
                 for rank in range(WIDTH):
-                    move = nxt & centre_masks[rank]
+                    move = nxt & column_mask(centre_column(rank))
                     if move:
-                        lane = lanes[rank]
+                        lane = winning_cells(cur | move, mask)
                         after = (mask | move) + BOTTOM & BOARD
                         forced = after & lane
                         if forced:
@@ -352,11 +351,19 @@ class _Search:
                 if transposition:
                     table[slot] = key << 8 | (score + _SCORE_BIAS + _LOWER_FLAG)
                 return score
-            ranked.sort(reverse=True)
-            for cand in ranked:
-                rank = WIDTH - 1 - (cand & 7)
-                move = nxt & centre_masks[rank]
-                score = -self.negamax(opp, mask | move, moves + 1, -beta, -alpha, lanes[rank])
+            while ranked:
+                # The best candidate left: a selection, as a cutoff often comes at the first.
+                best = 0
+                best_rank = 0
+                for rank in range(WIDTH):
+                    value = ranked >> (8 * rank) & 255
+                    if value > best:
+                        best = value
+                        best_rank = rank
+                ranked &= ~(255 << (8 * best_rank))
+                move = nxt & column_mask(centre_column(best_rank))
+                child = cur | move
+                score = -self.negamax(opp, mask | move, moves + 1, -beta, -alpha, winning_cells(child, mask))
                 if score >= beta:
                     if transposition:
                         table[slot] = key << 8 | (score + _SCORE_BIAS + _LOWER_FLAG)
