@@ -24,9 +24,11 @@ import functools
 import sys
 import time
 from bisect import bisect_left
-from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import Final
+
+from engine.bitboard import BOTTOM
 
 __all__ = [
     "BOOK_PLY",
@@ -38,15 +40,12 @@ __all__ = [
 ]
 
 #: Stones on the board in every position of the book.
-BOOK_PLY = 12
+BOOK_PLY: Final = 12
 
-_PACKAGE = "bitbully_databases"
-_ASSET = "assets/book_12ply_distances.dat"
-_RECORD = 5
-_WIDTH = 7
-_STRIDE = 7  # bits per column in the solver's bitboards: six cells and a spare
-_BOTTOM = sum(1 << (_STRIDE * col) for col in range(_WIDTH))
-_SIGN = 1 << 31
+_PACKAGE: Final = "bitbully_databases"
+_ASSET: Final = "assets/book_12ply_distances.dat"
+_RECORD: Final = 5
+_SIGN: Final = 0x80000000
 
 
 class BookUnavailableError(LookupError):
@@ -96,8 +95,6 @@ def book_path() -> Path:
 class OpeningBook:
     """Exact scores of 12-stone positions, looked up by bisection in a sorted array of codes."""
 
-    __slots__ = ("codes", "distances", "get", "load_seconds")
-
     def __init__(self, codes: array.array[int], distances: bytes, load_seconds: float = 0.0) -> None:
         if len(codes) != len(distances):
             raise ValueError("An opening book needs one distance per position code.")
@@ -107,10 +104,11 @@ class OpeningBook:
         self.distances = distances
         #: Seconds it took to read the file.
         self.load_seconds = load_seconds
-        #: ``get(current, mask)``: the score of a 12-stone position (bitboards of the solver, side
-        #: to move and all stones), or ``None`` if the book lacks it. Built as a closure because
-        #: the search calls it in its inner loop.
-        self.get: Callable[[int, int], int | None] = _make_lookup(codes, distances)
+        bits, lengths = _column_codes()
+        self._bits = bits
+        self._lengths = lengths
+        self._size = len(codes)
+        self._scores = [score_from_distance(d - 256 if d > 127 else d) for d in range(256)]
 
     @classmethod
     def from_file(cls, path: Path) -> OpeningBook:
@@ -144,14 +142,11 @@ class OpeningBook:
     def __repr__(self) -> str:
         return f"<OpeningBook of {len(self)} positions>"
 
-
-def _make_lookup(codes: array.array[int], distances: bytes) -> Callable[[int, int], int | None]:
-    bits, lengths = _column_codes()
-    size = len(codes)
-    scores = [score_from_distance(d - 256 if d > 127 else d) for d in range(256)]
-
-    def get(current: int, mask: int) -> int | None:
-        key = current + mask + _BOTTOM
+    def get(self, current: int, mask: int) -> int | None:
+        """The score of a 12-stone position (the solver's bitboards: side to move, all stones), or ``None``."""
+        bits = self._bits
+        lengths = self._lengths
+        key = current + mask + BOTTOM
         c0 = key & 127
         c1 = key >> 7 & 127
         c2 = key >> 14 & 127
@@ -168,9 +163,9 @@ def _make_lookup(codes: array.array[int], distances: bytes) -> Callable[[int, in
         code = code << lengths[c6] | bits[c6]
         # The trailing pad bit, then the file's signed 32-bit reading of the code.
         code = ((code << 1) ^ _SIGN) - _SIGN
-        i = bisect_left(codes, code)
-        if i < size and codes[i] == code:
-            return scores[distances[i]]
+        i = bisect_left(self.codes, code)
+        if i < self._size and self.codes[i] == code:
+            return self._scores[self.distances[i]]
         code = bits[c6]
         code = code << lengths[c5] | bits[c5]
         code = code << lengths[c4] | bits[c4]
@@ -179,12 +174,10 @@ def _make_lookup(codes: array.array[int], distances: bytes) -> Callable[[int, in
         code = code << lengths[c1] | bits[c1]
         code = code << lengths[c0] | bits[c0]
         code = ((code << 1) ^ _SIGN) - _SIGN
-        i = bisect_left(codes, code)
-        if i < size and codes[i] == code:
-            return scores[distances[i]]
+        i = bisect_left(self.codes, code)
+        if i < self._size and self.codes[i] == code:
+            return self._scores[self.distances[i]]
         return None
-
-    return get
 
 
 @functools.cache

@@ -15,6 +15,19 @@ import enum
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from engine.bitboard import HEIGHT, WIDTH, cell_bit, format_moves, has_four, parse_moves
+from engine.errors import (
+    ColumnFullError,
+    Connect4Error,
+    GameOverError,
+    IllegalMoveError,
+    InvalidColumnError,
+    InvalidPositionError,
+    NothingToUndoError,
+    NotYourTurnError,
+    UnknownPlayerError,
+)
+
 __all__ = [
     "COLUMNS",
     "PLAYER1",
@@ -36,12 +49,8 @@ __all__ = [
     "UnknownPlayerError",
 ]
 
-COLUMNS = 7
-ROWS = 6
-_DIGITS = "1234567"  # solver notation: the column, from 1
-# One spare bit on top of each column keeps shifted lines from wrapping into the next column.
-_STRIDE = ROWS + 1
-_DIRECTIONS = (1, _STRIDE, _STRIDE - 1, _STRIDE + 1)  # vertical, horizontal, both diagonals
+COLUMNS = WIDTH
+ROWS = HEIGHT
 
 
 class Player(enum.StrEnum):
@@ -58,73 +67,6 @@ class Player(enum.StrEnum):
 
 PLAYER1 = Player.RED
 PLAYER2 = Player.YELLOW
-
-
-class Connect4Error(Exception):
-    """Root of the engine's errors.
-
-    Connect4Error
-    ├── IllegalMoveError (ValueError)
-    │   ├── UnknownPlayerError
-    │   ├── NotYourTurnError
-    │   ├── InvalidColumnError
-    │   ├── ColumnFullError
-    │   └── GameOverError
-    ├── NothingToUndoError (ValueError)
-    └── InvalidPositionError (ValueError)
-
-    Every message is a sentence a player can read as it is.
-    """
-
-
-class IllegalMoveError(Connect4Error, ValueError):
-    """A move the rules refuse."""
-
-
-class UnknownPlayerError(IllegalMoveError):
-    """The mover is neither red nor yellow."""
-
-    def __init__(self, player: object) -> None:
-        super().__init__(f"There is no player {player!r}; the players are red and yellow.")
-
-
-class NotYourTurnError(IllegalMoveError):
-    """The player tried to move while it is the opponent's turn."""
-
-    def __init__(self) -> None:
-        super().__init__("It isn't your turn.")
-
-
-class InvalidColumnError(IllegalMoveError):
-    """The column is not an integer from 0 to 6."""
-
-    def __init__(self, column: object) -> None:
-        super().__init__(f"There is no column {column!r}; columns are numbered 0 to {COLUMNS - 1}.")
-
-
-class ColumnFullError(IllegalMoveError):
-    """The column already holds six discs."""
-
-    def __init__(self) -> None:
-        super().__init__("This slot is full.")
-
-
-class GameOverError(IllegalMoveError):
-    """The game has been won or drawn."""
-
-    def __init__(self) -> None:
-        super().__init__("The game is over.")
-
-
-class NothingToUndoError(Connect4Error, ValueError):
-    """Undo was asked for on an empty board."""
-
-    def __init__(self) -> None:
-        super().__init__("There is no move to undo.")
-
-
-class InvalidPositionError(Connect4Error, ValueError):
-    """A position string that is not a legal sequence of moves."""
 
 
 class Move(NamedTuple):
@@ -159,18 +101,6 @@ class Outcome:
         if self.winner is None:
             return "The game is a draw."
         return f"Player {self.winner} wins!"
-
-
-def _bit(column: int, row: int) -> int:
-    return 1 << (column * _STRIDE + row)
-
-
-def _has_four(bitboard: int) -> bool:
-    for shift in _DIRECTIONS:
-        pairs = bitboard & (bitboard >> shift)
-        if pairs & (pairs >> 2 * shift):
-            return True
-    return False
 
 
 class Connect4:
@@ -224,7 +154,7 @@ class Connect4:
 
     def cell(self, row: int, column: int) -> Player | None:
         """The player whose disc is at ``(row, column)``, or ``None`` if it is empty."""
-        bit = _bit(column, row)
+        bit = cell_bit(column, row)
         for player, discs in self._discs.items():
             if discs & bit:
                 return player
@@ -263,10 +193,10 @@ class Connect4:
             raise ColumnFullError
 
         self._heights[column] = row + 1
-        self._discs[mover] |= _bit(column, row)
+        self._discs[mover] |= cell_bit(column, row)
         self._moves.append(Move(mover, column, row))
-        self._notation += _DIGITS[column]
-        if _has_four(self._discs[mover]):
+        self._notation += format_moves((column,))
+        if has_four(self._discs[mover]):
             self._outcome = Outcome(Termination.WIN, mover, _lines_through(self._discs[mover], column, row))
         elif len(self._moves) == COLUMNS * ROWS:
             self._outcome = Outcome(Termination.DRAW)
@@ -279,7 +209,7 @@ class Connect4:
         move = self._moves.pop()
         self._notation = self._notation[:-1]
         self._heights[move.column] -= 1
-        self._discs[move.player] &= ~_bit(move.column, move.row)
+        self._discs[move.player] &= ~cell_bit(move.column, move.row)
         self._outcome = None
         return move
 
@@ -297,15 +227,13 @@ class Connect4:
 
     @classmethod
     def from_moves(cls, position: str) -> Connect4:
-        """Replay a position in solver notation: the columns played, 1..7, red first ("4453")."""
+        """Replay a position in solver notation: the columns played, 1..7, red first ("4453").
+
+        Raises a subclass of :class:`InvalidPositionError` that names the move it refuses.
+        """
         game = cls()
-        for index, char in enumerate(position, start=1):
-            if char not in "1234567":
-                raise InvalidPositionError(f"Move {index} of {position!r} is {char!r}; moves are the digits 1 to 7.")
-            try:
-                game.play(game.turn, int(char) - 1)
-            except IllegalMoveError as exc:
-                raise InvalidPositionError(f"Move {index} of {position!r} is illegal: {exc}") from None
+        for column in parse_moves(position, finished=True):
+            game.play(game.turn, column)
         return game
 
     def moves_str(self) -> str:
@@ -342,7 +270,7 @@ def _lines_through(discs: int, column: int, row: int) -> frozenset[Cell]:
         run = [(row, column)]
         for sign in (1, -1):
             c, r = column + sign * d_column, row + sign * d_row
-            while 0 <= c < COLUMNS and 0 <= r < ROWS and discs & _bit(c, r):
+            while 0 <= c < COLUMNS and 0 <= r < ROWS and discs & cell_bit(c, r):
                 run.append((r, c))
                 c, r = c + sign * d_column, r + sign * d_row
         if len(run) >= 4:

@@ -10,18 +10,17 @@ from __future__ import annotations
 import enum
 import random
 import threading
+from typing import Final
 
-from engine.solver import BOARD_SIZE, CENTRE_ORDER, HEIGHT, WIDTH, NoMoveError, Position, Solver, winning_cells
+from engine.bitboard import BOARD, BOARD_SIZE, BOTTOM, CENTRE_ORDER, COLUMN_MASKS, winning_cells
+from engine.errors import NoMoveError
+from engine.solver import Position, Solver
 
 __all__ = ["Level", "NoMoveError", "choose_move"]
 
-_STRIDE = HEIGHT + 1
-_BOTTOM = sum(1 << (_STRIDE * col) for col in range(WIDTH))
-_BOARD = _BOTTOM * ((1 << HEIGHT) - 1)
-_COLUMN_MASKS = tuple(((1 << HEIGHT) - 1) << (_STRIDE * col) for col in range(WIDTH))
-_CENTRE_COLUMN = _COLUMN_MASKS[WIDTH // 2]
+_CENTRE_COLUMN: Final = 0x3F << (7 * 3)
 # Beyond any heuristic value, so that a found win always outranks an evaluation.
-_WIN = 1000
+_WIN: Final = 1000
 
 
 class Level(enum.Enum):
@@ -103,14 +102,14 @@ def _wins(pos: Position) -> list[int]:
 def _blocks(pos: Position) -> list[int]:
     # Cells where the opponent would connect four, among the ones a stone can drop into now.
     threats = winning_cells(pos.current ^ pos.mask, pos.mask) & pos.possible()
-    return [col for col in _legal(pos) if threats & _COLUMN_MASKS[col]]
+    return [col for col in _legal(pos) if threats & COLUMN_MASKS[col]]
 
 
 def _safe(pos: Position) -> list[int]:
     """Columns whose stone does not open a cell right above it where the opponent connects four."""
     threats = winning_cells(pos.current ^ pos.mask, pos.mask)
     possible = pos.possible()
-    return [col for col in _legal(pos) if not (possible & _COLUMN_MASKS[col]) << 1 & threats]
+    return [col for col in _legal(pos) if not (possible & COLUMN_MASKS[col]) << 1 & threats]
 
 
 def _beginner(pos: Position, rng: random.Random) -> int:
@@ -184,7 +183,7 @@ def _searched_score(pos: Position, col: int, depth: int) -> int:
 
 
 def _negamax(cur: int, mask: int, moves: int, depth: int, alpha: int, beta: int) -> int:
-    possible = (mask + _BOTTOM) & _BOARD
+    possible = (mask + BOTTOM) & BOARD
     mine = winning_cells(cur, mask)
     if mine & possible:
         return _WIN - moves  # a win now; sooner is better
@@ -205,7 +204,7 @@ def _negamax(cur: int, mask: int, moves: int, depth: int, alpha: int, beta: int)
         possible = forced
     best = -_WIN - 1
     for col in CENTRE_ORDER:
-        move = possible & _COLUMN_MASKS[col]
+        move = possible & COLUMN_MASKS[col]
         if move:
             score = -_negamax(cur ^ mask, mask | move, moves + 1, depth - 1, -beta, -alpha)
             if score > best:

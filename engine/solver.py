@@ -20,14 +20,34 @@ import argparse
 import enum
 import logging
 import sys
-from collections.abc import Callable, Iterable
-from typing import NamedTuple, TextIO
+from typing import Final, TextIO
 
 from engine import book as _book
+from engine.bitboard import (
+    BOARD,
+    BOARD_SIZE,
+    BOTTOM,
+    BOTTOM_CELLS,
+    CENTRE_ORDER,
+    COLUMN_MASKS,
+    HEIGHT,
+    STRIDE,
+    TOP_CELLS,
+    WIDTH,
+    centre_column,
+    column_mask,
+    format_moves,
+    mirror,
+    parse_moves,
+    popcount,
+    winning_cells,
+)
+from engine.errors import FullColumnError, GameWonError, NoMoveError, NotationError, UnknownColumnError
 
 __all__ = [
     "BOARD_SIZE",
     "CENTRE_ORDER",
+    "COMPILED",
     "HEIGHT",
     "WIDTH",
     "FullColumnError",
@@ -44,77 +64,15 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-WIDTH = 7
-HEIGHT = 6
-BOARD_SIZE = WIDTH * HEIGHT
-_STRIDE = HEIGHT + 1
-#: Columns in the order the search tries them when nothing else tells them apart.
-CENTRE_ORDER = (3, 2, 4, 1, 5, 0, 6)
-
-_BOTTOM = sum(1 << (_STRIDE * col) for col in range(WIDTH))
-_BOARD = _BOTTOM * ((1 << HEIGHT) - 1)
-_COLUMN_MASKS = tuple(((1 << HEIGHT) - 1) << (_STRIDE * col) for col in range(WIDTH))
-_TOP_CELLS = tuple(1 << (HEIGHT - 1 + _STRIDE * col) for col in range(WIDTH))
-_BOTTOM_CELLS = tuple(1 << (_STRIDE * col) for col in range(WIDTH))
-# All 49 bits of one board, to cut one board out of several packed side by side.
-_MOVE_BITS = _STRIDE * WIDTH
-_MOVE_FIELD = (1 << _MOVE_BITS) - 1
-# Width of one lane when candidate boards are packed into one int: shifts of up to 24 bits
-# must not carry a 49-bit board into its neighbour's cells, so at least 49 + 24.
-_LANE = 73
+#: True when this module runs as mypyc compiled it, False when it runs as Python source.
+COMPILED = not __file__.endswith(".py")
 
 # The transposition table packs the key and one bound of the score into one int per slot.
-_TT_SIZE = 2_097_143  # a prime, so that key % size spreads Pons' structured keys
-_SCORE_BIAS = 32  # scores are within -21..21; biased they fit in six bits
-_LOWER_FLAG = 64
+_TT_SIZE: Final = 2_097_143  # a prime, so that key % size spreads Pons' structured keys
+_SCORE_BIAS: Final = 32  # scores are within -21..21; biased they fit in six bits
+_LOWER_FLAG: Final = 64
 # Probing the children's table entries pays only where subtrees are big: measured best below 36.
-_ETC_BEFORE = 36
-
-
-# -- errors ---------------------------------------------------------------------------------
-
-
-class NotationError(ValueError):
-    """A position string in solver notation that is not a legal, unfinished game.
-
-    NotationError (ValueError)
-    ├── UnknownColumnError: a character that is not a column 1..7
-    ├── FullColumnError: a move into a column that already holds six stones
-    └── GameWonError: moves that go on after somebody has connected four
-    """
-
-
-class UnknownColumnError(NotationError):
-    """A character in the moves, or a column number, that is not one of the seven columns."""
-
-
-class FullColumnError(NotationError):
-    """A move into a column that already holds six stones."""
-
-
-class GameWonError(NotationError):
-    """A move that connects four, or one played after the game was won."""
-
-
-class NoMoveError(ValueError):
-    """A move or score asked for where the game is over: won already, or the board full."""
-
-
-# -- bitboard helpers -----------------------------------------------------------------------
-
-
-def winning_cells(stones: int, mask: int) -> int:
-    """The empty cells (a bitboard, possibly not yet playable) that would give ``stones`` four in a row."""
-    # Vertical: only the cell on top of three stones can complete a column.
-    r = (stones << 1) & (stones << 2) & (stones << 3)
-    for shift in (_STRIDE, _STRIDE - 1, _STRIDE + 1):  # horizontal, then both diagonals
-        pair = (stones << shift) & (stones << 2 * shift)
-        r |= pair & (stones << 3 * shift)
-        r |= pair & (stones >> shift)
-        pair = (stones >> shift) & (stones >> 2 * shift)
-        r |= pair & (stones << shift)
-        r |= pair & (stones >> 3 * shift)
-    return r & (_BOARD ^ mask)
+_ETC_BEFORE: Final = 36
 
 
 class Position:
@@ -124,8 +82,6 @@ class Position:
     >>> pos.nb_moves, pos.can_play(3)
     (4, True)
     """
-
-    __slots__ = ("_moves", "_won", "current", "mask", "nb_moves")
 
     def __init__(self) -> None:
         #: Stones of the side to move.
@@ -145,24 +101,17 @@ class Position:
         column, or a move that connects four (the solver only takes unfinished games).
         """
         pos = cls()
-        for index, char in enumerate(moves):
-            if char not in "1234567":
-                raise UnknownColumnError(f"Move {index + 1} of {moves!r} is {char!r}; columns are the digits 1 to 7.")
-            col = ord(char) - ord("1")
-            if not pos.can_play(col):
-                raise FullColumnError(f"Move {index + 1} of {moves!r} is into column {char}, which is already full.")
-            if pos.is_winning_move(col):
-                raise GameWonError(f"Move {index + 1} of {moves!r} connects four, so the game is already over.")
+        for col in parse_moves(moves):
             pos.play(col)
         return pos
 
     def moves_str(self) -> str:
         """The moves in solver notation, the inverse of :meth:`from_moves`."""
-        return "".join(str(col + 1) for col in self._moves)
+        return format_moves(self._moves)
 
     def copy(self) -> Position:
         """An independent position with the same stones and history."""
-        other = Position.__new__(Position)
+        other = Position()
         other.current = self.current
         other.mask = self.mask
         other.nb_moves = self.nb_moves
@@ -182,30 +131,30 @@ class Position:
 
     def can_play(self, col: int) -> bool:
         """Whether ``col`` (0..6) still has room."""
-        return not self.mask & _TOP_CELLS[col]
+        return not self.mask & TOP_CELLS[col]
 
     def legal_columns(self) -> list[int]:
         """The columns that still have room, left to right."""
-        return [col for col in range(WIDTH) if not self.mask & _TOP_CELLS[col]]
+        return [col for col in range(WIDTH) if not self.mask & TOP_CELLS[col]]
 
     def play(self, col: int) -> None:
         """Drop a stone of the side to move into ``col`` (0..6); the other side is then to move."""
         if not 0 <= col < WIDTH:
             raise UnknownColumnError(f"There is no column {col}; columns are numbered 0 to {WIDTH - 1}.")
-        if self.mask & _TOP_CELLS[col]:
+        if self.mask & TOP_CELLS[col]:
             raise FullColumnError(f"Column {col} is already full.")
         if self._won:
             raise GameWonError("The game is already won; no stone can follow.")
         self._won = self.is_winning_move(col)
         # The mover's stones become the opponent's view: XOR with the old mask swaps sides.
         self.current ^= self.mask
-        self.mask |= self.mask + _BOTTOM_CELLS[col]
+        self.mask |= self.mask + BOTTOM_CELLS[col]
         self.nb_moves += 1
         self._moves.append(col)
 
     def is_winning_move(self, col: int) -> bool:
         """Whether playing ``col`` (which must have room) connects four for the side to move."""
-        move = (self.mask + _BOTTOM_CELLS[col]) & _COLUMN_MASKS[col]
+        move = (self.mask + BOTTOM_CELLS[col]) & COLUMN_MASKS[col]
         return bool(winning_cells(self.current, self.mask) & move)
 
     def can_win_next(self) -> bool:
@@ -214,15 +163,15 @@ class Position:
 
     def possible(self) -> int:
         """The cells a stone can be dropped into now, as a bitboard."""
-        return (self.mask + _BOTTOM) & _BOARD
+        return (self.mask + BOTTOM) & BOARD
 
     def key(self) -> int:
         """A number unique to the position: ``current + mask + bottom`` marks each column's height."""
-        return self.current + self.mask + _BOTTOM
+        return self.current + self.mask + BOTTOM
 
     def mirror_key(self) -> int:
         """The key of the left-right mirror image, equal to :meth:`key` for symmetric positions."""
-        return _mirror(self.current) + _mirror(self.mask) + _BOTTOM
+        return mirror(self.current) + mirror(self.mask) + BOTTOM
 
     def __repr__(self) -> str:
         return f"Position.from_moves({self.moves_str()!r})"
@@ -233,7 +182,7 @@ class Position:
         for row in reversed(range(HEIGHT)):
             cells = []
             for col in range(WIDTH):
-                bit = 1 << (col * _STRIDE + row)
+                bit = 1 << (col * STRIDE + row)
                 cells.append("." if not self.mask & bit else mover if self.current & bit else other)
             rows.append(" ".join(cells))
         return "\n".join([*rows, " ".join(str(col + 1) for col in range(WIDTH))])
@@ -245,13 +194,6 @@ class Position:
 
     def __hash__(self) -> int:
         return hash((self.current, self.mask))
-
-
-def _mirror(board: int) -> int:
-    out = 0
-    for col in range(WIDTH):
-        out |= ((board >> (_STRIDE * col)) & 0x7F) << (_STRIDE * (WIDTH - 1 - col))
-    return out
 
 
 # -- search ---------------------------------------------------------------------------------
@@ -266,65 +208,46 @@ class MoveOrder(enum.Enum):
     THREATS = "threats"
 
 
-Negamax = Callable[[int, int, int, int, int, int], int]
-BookLookup = Callable[[int, int], "int | None"]
+class _Search:
+    """The negamax search and the state it keeps: the transposition table, the book, a node counter.
 
+    A plain class with typed attributes, so that mypyc compiles it to a C struct and its
+    recursive method to a direct C call.
+    """
 
-class _Search(NamedTuple):
-    """The search closure and the handles the solver keeps on its state."""
+    def __init__(self, order: MoveOrder, transposition: bool, book_ply: int) -> None:
+        self.nodes = 0
+        self.tt_size = _TT_SIZE
+        self.transposition = transposition
+        # Slots start at -1: no key (cur + mask, which is 0 only for the empty board) matches it.
+        self.table: list[int] = [-1] * _TT_SIZE if transposition else []
+        self.ordering = order is MoveOrder.THREATS
+        columns = list(range(WIDTH)) if order is MoveOrder.LEFT_TO_RIGHT else list(CENTRE_ORDER)
+        self.order_masks: list[int] = [COLUMN_MASKS[col] for col in columns]
+        self.book_ply = book_ply
+        self.book: _book.OpeningBook | None = None
 
-    negamax: Negamax
-    node_count: Callable[[], int]
-    reset: Callable[[], None]
-    set_book: Callable[[BookLookup | None], None]
+    def reset(self) -> None:
+        self.nodes = 0
+        if self.transposition:
+            self.table = [-1] * self.tt_size
 
-
-def _make_search(*, order: MoveOrder, transposition: bool, book_ply: int) -> _Search:
-    """Build the search as a closure, so that the hot loop reads only locals and cells."""
-    nodes = 0
-    tt_size = _TT_SIZE
-    # Slots start at -1: no key (cur + mask, which is 0 only for the empty board) matches it.
-    table: list[int] = [-1] * tt_size if transposition else []
-    ordering = order is MoveOrder.THREATS
-    columns = range(WIDTH) if order is MoveOrder.LEFT_TO_RIGHT else CENTRE_ORDER
-    order_masks = tuple(_COLUMN_MASKS[col] for col in columns)
-    lane_ones = sum(1 << (_LANE * col) for col in range(WIDTH))
-    lane_moves = sum(_COLUMN_MASKS[col] << (_LANE * col) for col in range(WIDTH))
-    ordered_lanes = tuple((_COLUMN_MASKS[col], _LANE * col, WIDTH - 1 - i) for i, col in enumerate(CENTRE_ORDER))
-    lanes_by_rank = tuple(sorted(ordered_lanes, key=lambda lane: lane[2]))
-    book_get: BookLookup | None = None
-    use_book = False
-
-    def negamax(cur: int, mask: int, moves: int, alpha: int, beta: int, threats: int) -> int:
+    def negamax(self, cur: int, mask: int, moves: int, alpha: int, beta: int, threats: int) -> int:
         # Precondition: the side to move cannot win with its next stone. ``threats`` holds the
         # empty cells where the opponent would connect four, when the caller already knows them
         # (its move ordering computes exactly these), or -1.
-        nonlocal nodes
-        nodes += 1
-        if moves == book_ply and use_book:
-            value = book_get(cur, mask)  # type: ignore[misc]  # use_book says it is set
-            if value is not None:
-                return value
+        self.nodes += 1
+        if moves == self.book_ply:
+            book = self.book
+            if book is not None:
+                value = book.get(cur, mask)
+                if value is not None:
+                    return value
 
-        free = _BOARD ^ mask
         opp = cur ^ mask
         if threats < 0:
-            # winning_cells(opp, mask), inlined: a call costs as much as half of it.
-            r = (opp << 1) & (opp << 2) & (opp << 3)
-            p = (opp << 7) & (opp << 14)
-            r |= p & (opp << 21) | p & (opp >> 7)
-            p = (opp >> 7) & (opp >> 14)
-            r |= p & (opp << 7) | p & (opp >> 21)
-            p = (opp << 6) & (opp << 12)
-            r |= p & (opp << 18) | p & (opp >> 6)
-            p = (opp >> 6) & (opp >> 12)
-            r |= p & (opp << 6) | p & (opp >> 18)
-            p = (opp << 8) & (opp << 16)
-            r |= p & (opp << 24) | p & (opp >> 8)
-            p = (opp >> 8) & (opp >> 16)
-            r |= p & (opp << 8) | p & (opp >> 24)
-            threats = r & free
-        possible = (mask + _BOTTOM) & _BOARD
+            threats = winning_cells(opp, mask)
+        possible = (mask + BOTTOM) & BOARD
         forced = possible & threats
         if forced:
             if forced & (forced - 1):
@@ -345,9 +268,12 @@ def _make_search(*, order: MoveOrder, transposition: bool, book_ply: int) -> _Se
                 return alpha
         upper = (BOARD_SIZE - 1 - moves) >> 1
 
+        transposition = self.transposition
+        table = self.table
+        key = cur + mask
+        slot = 0
         if transposition:
-            key = cur + mask
-            slot = key % tt_size
+            slot = key % self.tt_size
             entry = table[slot]
             if entry >> 8 == key:
                 code = entry & 255
@@ -369,11 +295,11 @@ def _make_search(*, order: MoveOrder, transposition: bool, book_ply: int) -> _Se
         if transposition and moves < _ETC_BEFORE:
             # Enhanced transposition cutoff: a child already stored with a low enough upper
             # bound proves a cutoff here without searching anything.
-            for column in order_masks:
-                move = nxt & column
+            for rank in range(WIDTH):
+                move = nxt & column_mask(centre_column(rank))
                 if move:
                     child_key = opp + (mask | move)
-                    entry = table[child_key % tt_size]
+                    entry = table[child_key % self.tt_size]
                     if entry >> 8 == child_key and not entry & _LOWER_FLAG:
                         bound = _SCORE_BIAS - (entry & 63)
                         if bound > alpha:
@@ -381,36 +307,35 @@ def _make_search(*, order: MoveOrder, transposition: bool, book_ply: int) -> _Se
                             if alpha >= beta:
                                 table[slot] = key << 8 | (alpha + _SCORE_BIAS + _LOWER_FLAG)
                                 return alpha
+
         if nxt & (nxt - 1) == 0:
-            children: Iterable[int] = (nxt,)
-        elif ordering:
+            # One move only: its threats are not needed to order anything.
+            score = -self.negamax(opp, mask | nxt, moves + 1, -beta, -alpha, -1)
+            if score >= beta:
+                if transposition:
+                    table[slot] = key << 8 | (score + _SCORE_BIAS + _LOWER_FLAG)
+                return score
+            if score > alpha:
+                alpha = score
+        elif self.ordering:
             # Moves that create more cells where we would connect four come first; ties go to
-            # the centre. Seven copies of the board sit side by side in one int, lane c holding
-            # the board after a move in column c, so one pass of shifts scores every move.
-            s = cur * lane_ones | (nxt * lane_ones) & lane_moves
-            t = (s << 1) & (s << 2) & (s << 3)
-            p = (s << 7) & (s << 14)
-            t |= p & (s << 21) | p & (s >> 7)
-            p = (s >> 7) & (s >> 14)
-            t |= p & (s << 7) | p & (s >> 21)
-            p = (s << 6) & (s << 12)
-            t |= p & (s << 18) | p & (s >> 6)
-            p = (s >> 6) & (s >> 12)
-            t |= p & (s << 6) | p & (s >> 18)
-            p = (s << 8) & (s << 16)
-            t |= p & (s << 24) | p & (s >> 8)
-            p = (s >> 8) & (s >> 16)
-            t |= p & (s << 8) | p & (s >> 24)
-            t &= free * lane_ones
+            # the centre. Candidate ``rank`` (its place in the centre order) is one byte of
+            # ``ranked``: its threat count, then its centre preference, plus one to mark it.
+            ranked = 0
+            for rank in range(WIDTH):
+                move = nxt & column_mask(centre_column(rank))
+                if move:
+                    count = popcount(winning_cells(cur | move, mask))
+                    ranked |= ((min(count, 31) << 3 | (WIDTH - 1 - rank)) + 1) << (8 * rank)
             if alpha >= (BOARD_SIZE - 3 - moves) >> 1:
                 # Only a move that leaves the opponent lost at once can beat alpha now: every
                 # other child would return its own lower bound at its first check. So look for
                 # such a move here, without recursing.
-                for column, shift, _ in ordered_lanes:
-                    move = nxt & column
+                for rank in range(WIDTH):
+                    move = nxt & column_mask(centre_column(rank))
                     if move:
-                        lane = t >> shift & _MOVE_FIELD
-                        after = (mask | move) + _BOTTOM & _BOARD
+                        lane = winning_cells(cur | move, mask)
+                        after = (mask | move) + BOTTOM & BOARD
                         forced = after & lane
                         if forced:
                             if forced & (forced - 1):
@@ -426,57 +351,39 @@ def _make_search(*, order: MoveOrder, transposition: bool, book_ply: int) -> _Se
                 if transposition:
                     table[slot] = key << 8 | (score + _SCORE_BIAS + _LOWER_FLAG)
                 return score
-            # A candidate is its threat count and then its centre rank, a small int that sorts
-            # itself; its move and lane (the child's ``threats``) are unpacked only if visited.
-            ranked = [
-                (t >> shift & _MOVE_FIELD).bit_count() << 3 | rank
-                for column, shift, rank in ordered_lanes
-                if nxt & column
-            ]
-            ranked.sort(reverse=True)
-            for cand in ranked:
-                column, shift, _ = lanes_by_rank[cand & 7]
-                move = nxt & column
-                score = -negamax(opp, mask | move, moves + 1, -beta, -alpha, t >> shift & _MOVE_FIELD)
+            while ranked:
+                # The best candidate left: a selection, as a cutoff often comes at the first.
+                best = 0
+                best_rank = 0
+                for rank in range(WIDTH):
+                    value = ranked >> (8 * rank) & 255
+                    if value > best:
+                        best = value
+                        best_rank = rank
+                ranked &= ~(255 << (8 * best_rank))
+                move = nxt & column_mask(centre_column(best_rank))
+                child = cur | move
+                score = -self.negamax(opp, mask | move, moves + 1, -beta, -alpha, winning_cells(child, mask))
                 if score >= beta:
                     if transposition:
                         table[slot] = key << 8 | (score + _SCORE_BIAS + _LOWER_FLAG)
                     return score
                 if score > alpha:
                     alpha = score
-            if transposition:
-                table[slot] = key << 8 | (alpha + _SCORE_BIAS)
-            return alpha
         else:
-            children = [nxt & column for column in order_masks if nxt & column]
-
-        for move in children:
-            score = -negamax(opp, mask | move, moves + 1, -beta, -alpha, -1)
-            if score >= beta:
-                if transposition:
-                    table[slot] = key << 8 | (score + _SCORE_BIAS + _LOWER_FLAG)
-                return score
-            if score > alpha:
-                alpha = score
+            for column in self.order_masks:
+                move = nxt & column
+                if move:
+                    score = -self.negamax(opp, mask | move, moves + 1, -beta, -alpha, -1)
+                    if score >= beta:
+                        if transposition:
+                            table[slot] = key << 8 | (score + _SCORE_BIAS + _LOWER_FLAG)
+                        return score
+                    if score > alpha:
+                        alpha = score
         if transposition:
             table[slot] = key << 8 | (alpha + _SCORE_BIAS)
         return alpha
-
-    def node_count() -> int:
-        return nodes
-
-    def reset() -> None:
-        nonlocal nodes
-        nodes = 0
-        if transposition:
-            table[:] = [-1] * tt_size
-
-    def set_book(get: BookLookup | None) -> None:
-        nonlocal book_get, use_book
-        book_get = get
-        use_book = get is not None
-
-    return _Search(negamax, node_count, reset, set_book)
 
 
 class Solver:
@@ -507,14 +414,13 @@ class Solver:
         self._book_loaded = book is not None or not use_book
         self._null_window = null_window
         # Built now, so that allocating the table never lands inside a timed solve.
-        self._search = _make_search(order=order, transposition=transposition, book_ply=_book.BOOK_PLY)
-        if book is not None:
-            self._search.set_book(book.get)
+        self._search = _Search(order, transposition, _book.BOOK_PLY)
+        self._search.book = book
 
     @property
     def node_count(self) -> int:
         """Positions searched since the solver was made or last :meth:`reset`."""
-        return self._search.node_count()
+        return self._search.nodes
 
     @property
     def book(self) -> _book.OpeningBook | None:
@@ -526,18 +432,18 @@ class Solver:
             except _book.BookUnavailableError as exc:
                 logger.warning("Solving without the opening book, so early positions are slow: %s", exc)
                 self._book = None
-            self._search.set_book(self._book.get if self._book is not None else None)
+            self._search.book = self._book
         return self._book
 
     def reset(self) -> None:
         """Forget every stored score and zero the node counter."""
         self._search.reset()
 
-    def _negamax(self, nb_moves: int) -> Negamax:
+    def _search_for(self, nb_moves: int) -> _Search:
         # Only searches that start before the book's ply can reach it; later ones skip loading.
         if nb_moves <= _book.BOOK_PLY and self._use_book:
             _ = self.book
-        return self._search.negamax
+        return self._search
 
     def solve(self, pos: Position, weak: bool = False) -> int:
         """The exact score of ``pos`` for the side to move (with ``weak``, only its sign: -1, 0 or 1)."""
@@ -547,7 +453,7 @@ class Solver:
             return 0
         if pos.can_win_next():
             return 1 if weak else (BOARD_SIZE + 1 - pos.nb_moves) // 2
-        negamax = self._negamax(pos.nb_moves)
+        search = self._search_for(pos.nb_moves)
         cur, mask, moves = pos.current, pos.mask, pos.nb_moves
         low = -((BOARD_SIZE - moves) // 2)
         high = (BOARD_SIZE + 1 - moves) // 2
@@ -556,7 +462,7 @@ class Solver:
         if weak:
             low, high = max(low, -1), min(high, 1)
         if not self._null_window:
-            return negamax(cur, mask, moves, low, high, -1)
+            return search.negamax(cur, mask, moves, low, high, -1)
         # Narrow [low, high] with null-window probes, nearer to zero first: most positions are
         # close to a draw, and a null window cuts off far more than a wide one. (Python's //
         # floors where Pons' C++ truncates; on our sample flooring searched 2% fewer nodes.)
@@ -566,7 +472,7 @@ class Solver:
                 med = low // 2
             elif med >= 0 and high // 2 > med:
                 med = high // 2
-            r = negamax(cur, mask, moves, med, med + 1, -1)
+            r = search.negamax(cur, mask, moves, med, med + 1, -1)
             if r <= med:
                 high = r
             else:
@@ -608,7 +514,7 @@ class Solver:
         if len(safe) == 1:
             return safe[0]
         best = self.solve(pos)
-        negamax = self._negamax(pos.nb_moves + 1)
+        search = self._search_for(pos.nb_moves + 1)
         book = self.book if self._use_book and pos.nb_moves == _book.BOOK_PLY else None
         for col in safe:
             child = pos.copy()
@@ -616,7 +522,7 @@ class Solver:
             if book is not None and _parent_bound(child, book) > -best:
                 continue  # another parent proves the child scores more than -best: not our move
             # The child scores at least -best for the opponent; a null window tells if it is exactly that.
-            if negamax(child.current, child.mask, child.nb_moves, -best, -best + 1, -1) <= -best:
+            if search.negamax(child.current, child.mask, child.nb_moves, -best, -best + 1, -1) <= -best:
                 return col
         raise AssertionError("unreachable: some safe move reaches the solved score")
 
@@ -630,13 +536,13 @@ def _parent_bound(pos: Position, book: _book.OpeningBook) -> int:
     bound = -BOARD_SIZE
     last = pos.current ^ pos.mask  # stones of the side that just moved
     for col in range(WIDTH):
-        column = pos.mask & _COLUMN_MASKS[col]
+        column = pos.mask & COLUMN_MASKS[col]
         top = 1 << (column.bit_length() - 1) if column else 0
         if not top & last:
             continue
         parent_mask = pos.mask ^ top
         parent_cur = last ^ top
-        if winning_cells(parent_cur, parent_mask) & ((parent_mask + _BOTTOM) & _BOARD):
+        if winning_cells(parent_cur, parent_mask) & ((parent_mask + BOTTOM) & BOARD):
             continue  # the book leaves out positions won at once; this bound would be useless
         value = book.get(parent_cur, parent_mask)
         if value is not None and -value > bound:
@@ -645,7 +551,7 @@ def _parent_bound(pos: Position, book: _book.OpeningBook) -> int:
 
 
 def _landing(mask: int, col: int) -> int:
-    return (mask + _BOTTOM_CELLS[col]) & _COLUMN_MASKS[col]
+    return (mask + BOTTOM_CELLS[col]) & COLUMN_MASKS[col]
 
 
 # -- command line ---------------------------------------------------------------------------

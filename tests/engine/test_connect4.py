@@ -205,7 +205,7 @@ def test_notation_round_trips(position: str) -> None:
         ("0", "moves are the digits 1 to 7"),
         ("48", "moves are the digits 1 to 7"),
         ("4a", "moves are the digits 1 to 7"),
-        ("4444444", "Move 7 of '4444444' is illegal: This slot is full."),
+        ("4444444", "Move 7 of '4444444' is illegal: column 4 is already full."),
         ("12131411", "Move 8 of '12131411' is illegal: The game is over."),
     ],
 )

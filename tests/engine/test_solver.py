@@ -127,7 +127,7 @@ def test_key_differs_for_same_stones_with_other_owners() -> None:
         ("0", UnknownColumnError, "is '0'"),
         ("44a", UnknownColumnError, "is 'a'"),
         ("4 4", UnknownColumnError, "is ' '"),
-        ("4444444", FullColumnError, "Move 7 of '4444444' is into column 4, which is already full"),
+        ("4444444", FullColumnError, "Move 7 of '4444444' is illegal: column 4 is already full"),
         ("1212121", GameWonError, "Move 7 of '1212121' connects four"),
         ("12121212", GameWonError, "Move 7"),
     ],
