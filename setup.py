@@ -14,7 +14,7 @@ from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
 #: The modules mypyc compiles: the bitboard core and everything that searches.
-COMPILED_MODULES = ["engine/bitboard.py", "engine/book.py", "engine/solver.py", "engine/levels.py"]
+COMPILED_MODULES = ["engine/bitboard.py", "engine/book.py", "engine/search.py", "engine/levels.py"]
 
 log = logging.getLogger("connect4.build")
 

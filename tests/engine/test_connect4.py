@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import engine
 from engine.connect4 import (
     COLUMNS,
     PLAYER1,
@@ -227,6 +229,7 @@ import engine
 for module in pkgutil.iter_modules(engine.__path__):
     importlib.import_module(f"engine.{module.name}")
 outside = {name.split(".")[0] for name in sys.modules} - set(sys.stdlib_module_names) - {"engine", "__main__"}
+outside = {name for name in outside if not name.endswith("__mypyc")}  # mypyc's runtime, built from engine/ itself
 print(sorted(outside), sys.flags.no_site)
 """
 
@@ -286,3 +289,10 @@ def test_a_copy_is_the_same_position_and_independent(choices: list[int], extra: 
     if game.moves:
         game.undo()
         assert copy.moves_str().startswith(before)  # and the other way round
+
+
+def test_the_installed_engine_is_the_compiled_one() -> None:
+    # The README's install builds the engine with mypyc; a silent fallback to the sources fails here.
+    # Set CONNECT4_ENGINE=interpreted to run the suite on the sources: then the interpreted build is expected.
+    expected = "interpreted" if os.environ.get(engine.INTERPRETED_ENV[0]) == engine.INTERPRETED_ENV[1] else "compiled"
+    assert engine.build() == expected

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.book import default_book
+from engine.search import _parent_bound
 from engine.solver import (
     BOARD_SIZE,
     CENTRE_ORDER,
@@ -21,7 +22,6 @@ from engine.solver import (
     Position,
     Solver,
     UnknownColumnError,
-    _parent_bound,
     winning_cells,
 )
 
