@@ -1,4 +1,4 @@
-"""Connect Four on NiceGUI: ``python main.py`` serves the game (HOST, PORT, LOG_LEVEL, STORAGE_SECRET)."""
+"""Connect Four on NiceGUI: ``python main.py`` serves the game (configuration: README, "Configuration")."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from nicegui import ui
 
 import serving
 from games.settings import Settings, SettingsError
-from ui.app import setup
+from ui.app import run_options, setup
 from ui.theme import Theme
 
 # The look of every page: edit it here, e.g. Theme(red="#d81b60", board="#263238", disc_size=72).
@@ -20,7 +20,7 @@ def main() -> None:
     """Read the environment, build the app, install the server's tuning and serve until SIGINT or SIGTERM."""
     try:
         settings = Settings.from_env()
-        serving_settings = serving.ServingSettings.from_env(host=settings.host, port=settings.port)
+        tuning = serving.ServingSettings.from_env(host=settings.host, port=settings.port)
     except (SettingsError, serving.ServingSettingsError) as exc:
         sys.exit(f"connect4: {exc}")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -29,19 +29,7 @@ def main() -> None:
     if settings.storage_secret_is_random:
         logging.warning("STORAGE_SECRET is not set: using a random one, so player sessions will not survive a restart.")
     setup(settings, THEME)
-    ui.run(
-        host=settings.host,
-        port=settings.port,
-        title="Connect Four",
-        storage_secret=settings.storage_secret,
-        reload=False,
-        show=False,
-        favicon="🔴",
-        dark=None,  # follow the system until the player picks a side (ui/theme.py)
-        uvicorn_logging_level=settings.log_level.lower(),
-        reconnect_timeout=10.0,  # how long a page that lost its socket keeps its place (NiceGUI's default: 3 s)
-        **serving.install(serving_settings),
-    )
+    ui.run(**run_options(settings), **serving.install(tuning))
 
 
 if __name__ == "__main__":

@@ -91,3 +91,9 @@ async def test_debug_logging_records_every_move(user: User, caplog: pytest.LogCa
     assert len(moves) == 2
     assert "red plays column 4 (row 1)" in moves[0]
     assert "yellow plays column 5 (row 1)" in moves[1]
+
+
+def test_main_reads_in_one_screen() -> None:
+    # main.py is where a reader starts: settings, app, tuning, run; everything else lives in a layer.
+    lines = (ROOT / "main.py").read_text().splitlines()
+    assert len(lines) <= 40, f"main.py has {len(lines)} lines"

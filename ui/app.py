@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from fastapi.responses import PlainTextResponse
 from nicegui import app, background_tasks
@@ -18,7 +19,7 @@ from ui import pages
 from ui.errors import add_error_pages
 from ui.theme import Theme, add_dark_mode_route, use_theme
 
-__all__ = ["setup"]
+__all__ = ["run_options", "setup"]
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +63,19 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
         return PlainTextResponse("store unavailable", status_code=503)
 
     return hub
+
+
+def run_options(settings: Settings) -> dict[str, Any]:
+    """What ``ui.run`` needs to serve these pages: address, title, icon, session secret, dark-mode default."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "title": "Connect Four",
+        "storage_secret": settings.storage_secret,
+        "reload": False,
+        "show": False,
+        "favicon": "🔴",
+        "dark": None,  # follow the system until the player picks a side (ui/theme.py)
+        "uvicorn_logging_level": settings.log_level.lower(),
+        "reconnect_timeout": 10.0,  # how long a page that lost its socket keeps its place (NiceGUI's default: 3 s)
+    }
