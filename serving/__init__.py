@@ -212,7 +212,10 @@ def install(settings: ServingSettings) -> RunOptions:
     """
     hardening.guard_socket_events()
     options: RunOptions = {}
-    states = install_patches(PATCHES, options, enabled=settings.tuning)
+    try:
+        states = install_patches(PATCHES, options, enabled=settings.tuning, skip=settings.skip)
+    except ValueError as exc:
+        sys.exit(f"connect4: {exc}")
     log.info("server tuning %s:\n%s", "on" if settings.tuning else "off", format_table(states))
     fd = lifecycle.inherited_socket()
     if fd is not None:

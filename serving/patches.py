@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,12 +72,21 @@ class PatchState:
 _WARNED: set[str] = set()
 
 
-def install_patches(patches: tuple[Patch, ...], options: RunOptions, *, enabled: bool = True) -> list[PatchState]:
-    """Install each patch whose upstream code is unchanged (all of them only if ``enabled``)."""
+def install_patches(
+    patches: tuple[Patch, ...], options: RunOptions, *, enabled: bool = True, skip: Collection[str] = ()
+) -> list[PatchState]:
+    """Install each patch whose upstream code is unchanged (none unless ``enabled``; none named in ``skip``)."""
+    unknown = sorted(set(skip) - {patch.name for patch in patches})
+    if unknown:
+        names = ", ".join(patch.name for patch in patches)
+        raise ValueError(f"SERVER_TUNING_SKIP names no patch: {', '.join(unknown)}; the patches are {names}.")
     states = []
     for patch in patches:
         if not enabled:
             states.append(PatchState(patch, False, "SERVER_TUNING=off"))
+            continue
+        if patch.name in skip:
+            states.append(PatchState(patch, False, "SERVER_TUNING_SKIP"))
             continue
         changed = patch.changed_sources()
         if changed:

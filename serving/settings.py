@@ -21,6 +21,8 @@ class ServingSettings:
     port: int = 8080
     tuning: bool = True
     """Install the tuning patches (SERVER_TUNING=on/off); off serves on stock NiceGUI, hardening included."""
+    skip: tuple[str, ...] = ()
+    """Patches left out by name (SERVER_TUNING_SKIP=a,b): to measure one against its absence, or to rule one out."""
     idle_exit_growth: float | None = None
     """Exit with no page open and memory this fraction over the start (IDLE_EXIT in %; off by default: None)."""
     idle_exit_pages: int = 20
@@ -30,7 +32,7 @@ class ServingSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, host: str = host, port: int = port) -> ServingSettings:
-        """Read SERVER_TUNING, IDLE_EXIT and IDLE_EXIT_PAGES; unset ones keep their defaults."""
+        """Read SERVER_TUNING, SERVER_TUNING_SKIP, IDLE_EXIT and IDLE_EXIT_PAGES; unset ones keep their defaults."""
         env = os.environ if env is None else env
         tuning_text = env.get("SERVER_TUNING", "on").strip().lower()
         if tuning_text not in ("on", "off"):
@@ -47,10 +49,12 @@ class ServingSettings:
         pages_text = env.get("IDLE_EXIT_PAGES", str(cls.idle_exit_pages))
         if not pages_text.isdigit() or int(pages_text) < 1:
             raise ServingSettingsError(f"IDLE_EXIT_PAGES must be a whole number of at least 1, not {pages_text!r}.")
+        skip = tuple(name.strip() for name in env.get("SERVER_TUNING_SKIP", "").split(",") if name.strip())
         return cls(
             host=host,
             port=port,
             tuning=tuning_text == "on",
+            skip=skip,
             idle_exit_growth=growth,
             idle_exit_pages=int(pages_text),
         )

@@ -2,6 +2,7 @@
 
     python bench/load/ab.py 3329031 4dbe63f --games 500 --pairs 2 --name heartbeat
     python bench/load/ab.py HEAD~1 HEAD --games 500 --pace 20 --name idle   # nearly idle pages
+    python bench/load/ab.py HEAD HEAD --together --games 250 --env-b SERVER_TUNING_SKIP=no-deflate --name no-deflate
 
 This machine's speed changes by the hour (the same code measured 2.10 and 1.84 ms of server CPU
 per move within 50 minutes), so one run of each commit, one after the other, measures the hour as
@@ -122,6 +123,11 @@ def report_md(result: dict[str, Any]) -> str:
             if result.get("together")
             else "the order alternating (A B, B A, ...). "
         )
+        + "".join(
+            f"{side}'s server ran with {' '.join(env)}. "
+            for side, env in (("A", result.get("env_a")), ("B", result.get("env_b")))
+            if env
+        )
         + "`python bench/load/ab.py` wrote this.",
         "",
         "| run | commit | " + " | ".join(FIGURES) + " |",
@@ -160,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=2, help="runs of each commit")
     parser.add_argument("--name", default="", help="the files are ab-<name>.json and .md")
     parser.add_argument("--together", action="store_true", help="run A and B of a pair at the same time, --games each")
+    parser.add_argument("--env-a", action="append", default=[], help="NAME=VALUE for A's server (repeatable)")
+    parser.add_argument("--env-b", action="append", default=[], help="NAME=VALUE for B's server (repeatable)")
     parser.set_defaults(soak=0.0)  # run_one()'s time budget reads it
     args = parser.parse_args(argv)
     if args.pairs < 1 or args.games < 1:
@@ -181,6 +189,8 @@ def main(argv: list[str] | None = None) -> None:
 
         def measure(number: int, side: int) -> dict[str, Any]:
             extra = ["--procs", str(args.procs), "--app-dir", str(trees[side])]
+            for setting in (args.env_a, args.env_b)[side]:
+                extra += ["--env", setting]
             report = run_one("loadgen.py", args.games, args, extra, kind=f"-ab-{name}-{number}")
             run: dict[str, Any] = {"commit": commits[side][:7], "side": "AB"[side]}
             if "failed" in report:
@@ -214,6 +224,8 @@ def main(argv: list[str] | None = None) -> None:
         "procs": args.procs,
         "pairs": args.pairs,
         "together": args.together,
+        "env_a": args.env_a,
+        "env_b": args.env_b,
         "commits": [
             {
                 "commit": commit,

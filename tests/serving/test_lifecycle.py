@@ -76,6 +76,14 @@ def test_settings_for_the_idle_exit() -> None:
     assert (on.tuning, on.idle_exit_growth, on.idle_exit_pages) == (False, 0.25, 3)
 
 
+def test_patches_to_skip_are_a_comma_separated_list() -> None:
+    assert ServingSettings.from_env({}).skip == ()
+    assert ServingSettings.from_env({"SERVER_TUNING_SKIP": " gc-thresholds, no-deflate ,"}).skip == (
+        "gc-thresholds",
+        "no-deflate",
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "message"),
     [

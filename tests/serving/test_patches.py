@@ -76,6 +76,25 @@ def test_tuning_off_installs_no_patch() -> None:
     assert applied == []
 
 
+def test_a_skipped_patch_alone_is_left_out() -> None:
+    applied: list[str] = []
+    patches = (_recording_patch("kept", applied, ()), _recording_patch("skipped", applied, ()))
+    states = install_patches(patches, {}, skip=("skipped",))
+    assert [(state.patch.name, state.installed, state.why) for state in states] == [
+        ("kept", True, ""),
+        ("skipped", False, "SERVER_TUNING_SKIP"),
+    ]
+    assert applied == ["kept"]
+
+
+def test_skipping_a_patch_that_does_not_exist_is_refused_with_the_names_there_are() -> None:
+    applied: list[str] = []
+    with pytest.raises(ValueError, match=r"SERVER_TUNING_SKIP names no patch: nope; the patches are only\.") as caught:
+        install_patches((_recording_patch("only", applied, ()),), {}, skip=("nope",))
+    assert "nope" in str(caught.value)
+    assert applied == []
+
+
 def test_a_real_patch_with_a_changed_fingerprint_leaves_the_app_on_upstreams_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
