@@ -48,6 +48,7 @@ FIGURES: dict[str, Callable[[dict[str, Any]], Any]] = {
     "server cores": lambda r: r["cpu"]["server_cores"],
     "server ms per move": lambda r: 1000 * r["cpu"]["server_cores"] / r["moves_per_s"] if r["moves_per_s"] else None,
     "KiB per browser": lambda r: r["memory"]["per_browser_kib"],
+    "after leave %": lambda r: r["memory"]["after_leave_pct_over_start"],
     "errors": lambda r: r["errors"],
     "lost": lambda r: r["lost_updates"],
 }
