@@ -16,7 +16,7 @@ from engine.bitboard import BOARD, BOARD_SIZE, BOTTOM, CENTRE_ORDER, COLUMN_MASK
 from engine.errors import NoMoveError
 from engine.solver import Position, Solver
 
-__all__ = ["Level", "NoMoveError", "choose_move"]
+__all__ = ["Level", "NoMoveError", "choose_move", "warm"]
 
 _CENTRE_COLUMN: Final = 0x3F << (7 * 3)
 # Beyond any heuristic value, so that a found win always outranks an evaluation.
@@ -67,6 +67,14 @@ def _solver() -> Solver:
     if _shared_solver is None:
         _shared_solver = Solver()
     return _shared_solver
+
+
+def warm() -> Solver:
+    """The solver every level shares, made and with its opening book loaded now, not in a first game."""
+    with _solver_lock:
+        solver = _solver()
+        solver.book  # noqa: B018  # loads the book
+    return solver
 
 
 def choose_move(moves: str, level: Level, rng: random.Random) -> int:

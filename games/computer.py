@@ -6,17 +6,22 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import random
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import engine
+from engine.levels import Level
+from engine.score import Score
 from games.errors import ConflictError, GameError
 from games.hub import COMPUTER, GameChanged, GameHub, LiveGame
 from games.model import Mode
 
-__all__ = ["Analyst", "ComputerPlayer", "describe_score"]
+__all__ = ["Analyst", "ComputerPlayer", "WorkerState"]
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +34,30 @@ _solver: Any = None
 
 def _init_worker() -> None:
     global _solver
-    from engine.solver import Solver
+    from engine import levels
 
-    _solver = Solver()
-    _solver.book  # noqa: B018  # load the opening book once, before the first game needs it
+    # The levels' solver, book loaded: one table and one book for moves, hints and analysis.
+    _solver = levels.warm()
+
+
+@dataclass(frozen=True)
+class WorkerState:
+    """What a worker process reports once it is ready: who it is and what it has loaded."""
+
+    pid: int
+    book_positions: int
+    """Positions in the opening book it loaded (0 when the book is not installed)."""
+    build: str
+    """``"compiled"`` or ``"interpreted"``: which engine the worker runs."""
+
+
+def _state() -> WorkerState:
+    book = _solver.book
+    return WorkerState(os.getpid(), len(book) if book is not None else 0, engine.build())
 
 
 def _choose(moves: str, level: str, seed: int) -> int:
-    from engine.levels import Level, choose_move
+    from engine.levels import choose_move
 
     column: int = choose_move(moves, Level[level], random.Random(seed))
     return column
@@ -59,25 +80,14 @@ def _best(moves: str) -> int:
 # -- in the server ---------------------------------------------------------------------------------
 
 
-def describe_score(score: int | None, moves_played: int) -> str:
-    """A column's value in words, for the side to move: "win in 3" counts that side's own moves."""
-    if score is None:
-        return "full"
-    if score == 0:
-        return "draw"
-    mover_stones = moves_played // 2  # red moves after an even count, yellow after an odd one
-    if score > 0:
-        return f"win in {22 - score - mover_stones}"
-    opponent_stones = moves_played - mover_stones
-    return f"loss in {22 + score - opponent_stones}"
-
-
 class Analyst:
     """A pool of worker processes that search positions; a warm solver in each keeps its table."""
 
     def __init__(self, workers: int = 1) -> None:
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
+        #: What each worker reported when it was warmed up by :meth:`warm`, by process id.
+        self.warm_workers: dict[int, WorkerState] = {}
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -95,13 +105,24 @@ class Analyst:
             self._pool = None
             return await asyncio.get_running_loop().run_in_executor(self._executor(), func, *args)
 
-    async def choose(self, moves: str, level: str, seed: int | None = None) -> int:
-        """The column (0..6) the computer plays at ``level``."""
-        return await self._run(_choose, moves, level, random.randrange(2**32) if seed is None else seed)
+    async def warm(self) -> list[WorkerState]:
+        """Start every worker and load its book now, so that no player waits for it later.
 
-    async def score(self, moves: str, column: int) -> int | None:
+        One request per worker at once: the pool starts a process for each, as none is idle yet.
+        """
+        states = await asyncio.gather(*(self._run(_state) for _ in range(self._workers)))
+        self.warm_workers.update((state.pid, state) for state in states)
+        log.info("computer: %d worker(s) ready, engine %s", len(self.warm_workers), states[0].build)
+        return list(states)
+
+    async def choose(self, moves: str, level: Level, seed: int | None = None) -> int:
+        """The column (0..6) the computer plays at ``level``."""
+        return await self._run(_choose, moves, level.name, random.randrange(2**32) if seed is None else seed)
+
+    async def score(self, moves: str, column: int) -> Score | None:
         """The exact score of playing ``column`` for the side to move (None for a full column)."""
-        return await self._run(_score, moves, column)
+        value = await self._run(_score, moves, column)
+        return None if value is None else Score(value, len(moves))
 
     async def best(self, moves: str) -> int:
         """A perfect move (0..6)."""
@@ -112,6 +133,7 @@ class Analyst:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+            self.warm_workers.clear()
 
 
 class ComputerPlayer:
@@ -155,7 +177,7 @@ class ComputerPlayer:
 
     async def _move(self, live: LiveGame, moves: str) -> None:
         try:
-            column = await self.analyst.choose(moves, live.record.level or "PERFECT")
+            column = await self.analyst.choose(moves, live.record.level or Level.PERFECT)
             if self._is_current(live, moves):  # nobody undid or restarted while it thought
                 await self.hub.play(live, COMPUTER, column)
         except (ConflictError, GameError) as exc:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.connect4 import Connect4, GameOverError, Move, NotYourTurnError, Outcome, Player
+from engine.levels import Level
 from games.errors import (
     ConflictError,
     GameError,
@@ -239,7 +240,7 @@ class GameHub:
     # -- finding and creating ------------------------------------------------------------------
 
     async def create(
-        self, mode: Mode, identity: str, *, level: str | None = None, side: Player = Player.RED, moves: str = ""
+        self, mode: Mode, identity: str, *, level: Level | None = None, side: Player = Player.RED, moves: str = ""
     ) -> LiveGame:
         """A new game with ``identity`` seated: red online, both sides locally, ``side`` against the computer.
 

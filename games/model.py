@@ -10,8 +10,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.connect4 import Connect4, Outcome, Player, Termination
+from engine.levels import Level
 
-__all__ = ["KEY_BYTES", "GameRecord", "Mode", "Role", "new_id", "new_key"]
+__all__ = ["KEY_BYTES", "GameRecord", "Mode", "Role", "level_from_text", "new_id", "new_key"]
 
 # 16 bytes from the operating system's CSPRNG: 128 bits, well above the 96 a guess must beat.
 KEY_BYTES = 16
@@ -58,6 +59,21 @@ _ROLE_PLAYERS = {
 """The sides each role may move for (looked up on every status line and click)."""
 
 
+def level_from_text(text: str | None) -> Level | None:
+    """The level a store kept by name ("PERFECT"); older rows may hold its value ("perfect").
+
+    A text that names no level reads as no level, so that one odd row never stops a game loading.
+    """
+    if not text:
+        return None
+    if text in Level.__members__:
+        return Level[text]
+    try:
+        return Level(text.lower())
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class GameRecord:
     """One version of a game as stored: keys, seats, moves and the flags around them.
@@ -79,8 +95,8 @@ class GameRecord:
     rematch: frozenset[Player] = frozenset()
     """Who has asked for a rematch of a finished round."""
     round: int = 1
-    level: str | None = None
-    """The computer's level in a computer game."""
+    level: Level | None = None
+    """The computer's level in a computer game (stored by its name, ``"PERFECT"``)."""
     version: int = 0
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
@@ -139,7 +155,7 @@ class GameRecord:
             "resigned": self.resigned.value if self.resigned else None,
             "rematch": sorted(player.value for player in self.rematch),
             "round": self.round,
-            "level": self.level,
+            "level": self.level.name if self.level else None,
             "version": self.version,
             "created": self.created,
             "updated": self.updated,
@@ -161,7 +177,7 @@ class GameRecord:
             resigned=Player(data["resigned"]) if data["resigned"] else None,
             rematch=frozenset(Player(p) for p in data["rematch"]),
             round=data["round"],
-            level=data["level"],
+            level=level_from_text(data["level"]),
             version=data["version"],
             created=data["created"],
             updated=data["updated"],

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from engine.connect4 import Player
 from games.errors import StoreUnavailableError
-from games.model import GameRecord, Mode
+from games.model import GameRecord, Mode, level_from_text
 from games.store import Store
 
 __all__ = ["SQLiteStore"]
@@ -75,7 +75,7 @@ def _row(record: GameRecord) -> tuple[Any, ...]:
         record.resigned.value if record.resigned else None,
         ",".join(sorted(player.value for player in record.rematch)),
         record.round,
-        record.level,
+        record.level.name if record.level else None,
         record.version,
         record.created,
         record.updated,
@@ -110,7 +110,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         resigned=Player(resigned) if resigned else None,
         rematch=frozenset(Player(p) for p in rematch.split(",") if p),
         round=round_,
-        level=level,
+        level=level_from_text(level),
         version=version,
         created=created,
         updated=updated,

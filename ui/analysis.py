@@ -6,15 +6,14 @@ import asyncio
 
 from nicegui import ui
 
+from engine.bitboard import CENTRE_ORDER
 from engine.connect4 import COLUMNS
-from games.computer import Analyst, describe_score
+from engine.score import Score
+from games.computer import Analyst
 from games.hub import GameChanged, GameEvent
 from ui.game_view import GameView
 
 __all__ = ["AnalysisPanel"]
-
-# Centre first: the columns most worth knowing appear first.
-_ORDER = (3, 2, 4, 1, 5, 0, 6)
 
 
 class AnalysisPanel:
@@ -118,21 +117,22 @@ class AnalysisPanel:
 
     async def _fill(self, moves: str) -> None:
         live = self.view.live
-        for column in _ORDER:
-            score: int | None = None
+        # Centre first: the columns most worth knowing appear first.
+        for column in CENTRE_ORDER:
+            score: Score | None = None
             if live.is_over:
                 text = "—"
             else:
                 try:
                     score = await self.analyst.score(moves, column)
-                    text = describe_score(score, len(moves))
+                    text = "full" if score is None else str(score)
                 except Exception:
                     text = "?"
             if live.board.moves_str() != moves:
                 return
             label = self.values[column]
             if score is not None:  # None: a full column
-                label.classes[:] = ["c4-value", f"c4-value-{'win' if score > 0 else 'loss' if score < 0 else 'draw'}"]
+                label.classes[:] = ["c4-value", f"c4-value-{score.result}"]
             label.set_text(text)
             self.values[column].props["aria-label"] = f"Column {column + 1} value: {text}"
         self._task = None

@@ -43,9 +43,17 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
             except Exception:
                 log.exception("cleaning up idle games failed; trying again later")
 
+    async def warm_computer() -> None:
+        try:
+            await analyst.warm()
+        except Exception:
+            log.exception("the computer's worker did not start; it starts with the first move instead")
+
     async def start() -> None:
         await hub.start()
         background_tasks.create(clean_up_forever(), name="clean up idle games")
+        # In the background: the server answers at once while the worker loads the book.
+        background_tasks.create(warm_computer(), name="warm the computer")
 
     async def stop() -> None:
         await computer.close()

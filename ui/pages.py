@@ -105,7 +105,8 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
 
             async def start() -> None:
                 try:
-                    live = await hub.create(Mode.COMPUTER, browser_id(), level=level.value, side=Player(side.value))
+                    chosen = Level[level.value]
+                    live = await hub.create(Mode.COMPUTER, browser_id(), level=chosen, side=Player(side.value))
                 except GameError as exc:
                     ui.notify(str(exc), type="warning")
                     return
@@ -121,7 +122,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             return
         identity = browser_id()
         role = live.record.role_of(identity) if key == live.record.join_key else Role.SPECTATOR
-        level = Level[live.record.level or Level.PERFECT.name]
+        level = live.record.level or Level.PERFECT
         with frame("Play the computer"):
             store_status_banner(hub)
             panel = SidePanel()

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 import pytest
 
 from engine.connect4 import Player
-from games.computer import Analyst, ComputerPlayer, describe_score
+from engine.levels import Level
+from engine.score import Score
+from games.computer import Analyst, ComputerPlayer
 from games.hub import GameHub
 from games.model import Mode
 from games.store import MemoryStore
@@ -37,7 +39,7 @@ async def wait_until(condition: object, timeout: float = 120.0) -> None:
 
 async def test_other_games_go_on_while_the_computer_thinks(players: tuple[GameHub, ComputerPlayer]) -> None:
     hub, computer = players
-    thinking = await hub.create(Mode.COMPUTER, "alice", level="PERFECT", side=Player.RED, moves=SLOW)
+    thinking = await hub.create(Mode.COMPUTER, "alice", level=Level.PERFECT, side=Player.RED, moves=SLOW)
     assert computer.is_thinking(thinking)  # yellow, the computer, is to move
     assert thinking.thinking
     hot_seat = await hub.create(Mode.LOCAL, "bob")
@@ -55,7 +57,7 @@ async def test_the_computer_opens_when_it_plays_red_and_answers_each_move(
     players: tuple[GameHub, ComputerPlayer],
 ) -> None:
     hub, _ = players
-    live = await hub.create(Mode.COMPUTER, "alice", level="BEGINNER", side=Player.YELLOW)
+    live = await hub.create(Mode.COMPUTER, "alice", level=Level.BEGINNER, side=Player.YELLOW)
     await wait_until(lambda: len(live.record.moves) == 1)
     await hub.play(live, "alice", 0)
     await wait_until(lambda: len(live.record.moves) == 3)
@@ -71,16 +73,29 @@ async def test_the_computer_stays_out_of_other_games(players: tuple[GameHub, Com
     assert not computer.is_thinking(live)
 
 
-@pytest.mark.parametrize(
-    ("score", "moves", "words"),
-    [
-        (None, 3, "full"),
-        (0, 8, "draw"),
-        (18, 0, "win in 4"),
-        (21, 0, "win in 1"),
-        (-18, 1, "loss in 3"),
-        (1, 40, "win in 1"),
-    ],
-)
-def test_scores_in_words(score: int | None, moves: int, words: str) -> None:
-    assert describe_score(score, moves) == words
+async def test_the_analyst_says_what_a_score_means() -> None:
+    analyst = Analyst(workers=1)
+    try:
+        assert await analyst.score("444444", 3) is None  # column 4 is full
+        score = await analyst.score("112233", 3)  # red connects four in column 4
+    finally:
+        analyst.close()
+    assert score == Score(18, 6)
+    assert str(score) == "win in 1"
+
+
+async def test_warm_starts_the_worker_and_loads_its_book_before_any_request() -> None:
+    analyst = Analyst(workers=1)
+    try:
+        assert analyst.warm_workers == {}
+        (state,) = await analyst.warm()
+        # Ready before the first move was asked for: the book is in memory, the engine imported.
+        assert analyst.warm_workers == {state.pid: state}
+        assert state.book_positions > 4_000_000
+        assert state.build in ("compiled", "interpreted")
+        # The first request goes to that same warm process, not to one started for it.
+        assert await analyst.choose("", Level.PERFECT) == 3
+        (again,) = await analyst.warm()
+        assert again.pid == state.pid
+    finally:
+        analyst.close()

@@ -16,6 +16,7 @@ from engine.connect4 import (
     NotYourTurnError,
     Player,
 )
+from engine.levels import Level
 from games.errors import ConflictError, GameNotFoundError, NotAllowedError, NotStartedError, SpectatorError
 from games.hub import COMPUTER, GameChanged, GameEvent, GameHub, MovePlayed, MoveUndone, NewGame
 from games.model import Mode, Role
@@ -177,7 +178,7 @@ async def test_presence_follows_connections_and_the_rematch_swap(hub: GameHub) -
 
 
 async def test_the_computer_counts_as_present_and_undo_goes_back_to_the_humans_turn(hub: GameHub) -> None:
-    live = await hub.create(Mode.COMPUTER, "alice", level="perfect", side=Player.YELLOW)
+    live = await hub.create(Mode.COMPUTER, "alice", level=Level.PERFECT, side=Player.YELLOW)
     assert live.record.red == COMPUTER
     assert live.is_connected(Player.RED)
     await hub.play(live, COMPUTER, 3)

@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as redis
 
 from engine.connect4 import Player
+from engine.levels import Level
 from games.errors import StoreUnavailableError
 from games.hub import GameEvent, GameHub, MovePlayed
 from games.model import GameRecord, Mode, new_id, new_key
@@ -71,6 +72,37 @@ async def test_a_created_game_is_loaded_by_id_and_found_by_either_key(store: Red
     assert await store.find(record.watch_key) == record
     assert await store.load("nope") is None
     assert await store.find("nope") is None
+
+
+@pytest.mark.parametrize("level", list(Level))
+async def test_the_level_round_trips_by_name(store: RedisStore, redis_server: RedisServer, level: Level) -> None:
+    record = new_record(mode=Mode.COMPUTER, level=level)
+    await store.create(record)
+    loaded = await store.load(record.id)
+    assert loaded is not None
+    assert loaded.level is level
+    client = redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        keys = [key async for key in client.scan_iter(f"*{record.id}*")]
+        (text,) = [await client.hget(key, "record") for key in keys if await client.type(key) == "hash"]
+    finally:
+        await client.aclose()
+    assert f'"level":"{level.name}"' in str(text)
+
+
+async def test_a_record_that_holds_the_level_as_a_string_loads(store: RedisStore, redis_server: RedisServer) -> None:
+    record = new_record(mode=Mode.COMPUTER, level=Level.CASUAL)
+    await store.create(record)
+    client = redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        (key,) = [key async for key in client.scan_iter(f"*{record.id}*") if await client.type(key) == "hash"]
+        text = str(await client.hget(key, "record"))
+        await client.hset(key, "record", text.replace('"level":"CASUAL"', '"level":"beginner"'))
+    finally:
+        await client.aclose()
+    loaded = await store.load(record.id)
+    assert loaded is not None
+    assert loaded.level is Level.BEGINNER
 
 
 async def test_save_stores_only_the_next_version(store: RedisStore) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from engine.connect4 import Player
+from engine.levels import Level
 from games.errors import StoreUnavailableError
 from games.hub import GameHub
 from games.model import GameRecord, Mode, new_id, new_key
@@ -75,6 +76,33 @@ async def started(path: Path) -> SQLiteStore:
 
 async def test_ping(store: Store) -> None:
     assert await store.ping()
+
+
+@pytest.mark.parametrize("level", [*Level, None])
+async def test_the_level_round_trips(store: Store, level: Level | None) -> None:
+    game = record(mode=Mode.COMPUTER, level=level)
+    await store.create(game)
+    loaded = await store.load(game.id)
+    assert loaded is not None
+    assert loaded.level is level
+
+
+async def test_sqlite_stores_the_level_by_name_and_reads_rows_that_hold_a_string(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    store = await started(path)
+    games = [record(mode=Mode.COMPUTER, level=Level.STRONG) for _ in range(4)]
+    for game in games:
+        await store.create(game)
+    await store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT level FROM games WHERE id = ?", (games[0].id,)).fetchone() == ("STRONG",)
+        # Rows written before the enum: the name as the page sent it, a value, a string that names nothing.
+        for game, text in zip(games[1:], ("CASUAL", "perfect", "grandmaster"), strict=True):
+            db.execute("UPDATE games SET level = ? WHERE id = ?", (text, game.id))
+    reopened = await started(path)
+    levels = [loaded.level for game in games if (loaded := await reopened.load(game.id)) is not None]
+    await reopened.close()
+    assert levels == [Level.STRONG, Level.CASUAL, Level.PERFECT, None]
 
 
 async def test_sqlite_keeps_games_across_reopening(tmp_path: Path) -> None:

@@ -13,8 +13,9 @@ from nicegui.testing import User
 
 from engine.connect4 import Connect4
 from engine.levels import Level
+from engine.score import Score
 from engine.solver import Position, Solver
-from games.computer import Analyst, ComputerPlayer, describe_score
+from games.computer import Analyst, ComputerPlayer
 from tests.ui.helpers import cell_label, click, click_column, status
 from ui.game_view import GameView
 
@@ -108,12 +109,16 @@ async def test_analysis_fills_in_every_columns_value(user: User) -> None:
     await wait_until(lambda: all(label_of(user, c) not in ("…", "") for c in range(1, 8)))
     scores = Solver().analyze(Position.from_moves("444444"))
     for column in range(1, 8):
-        assert label_of(user, column) == describe_score(scores[column - 1], 6)
+        assert label_of(user, column) == words(scores[column - 1], 6)
     assert label_of(user, 4) == "full"
     await click_column(user, 3)  # the values follow the game
     await wait_until(lambda: all(label_of(user, c) not in ("…", "") for c in range(1, 8)))
     scores = Solver().analyze(Position.from_moves("4444443"))
-    assert [label_of(user, c) for c in range(1, 8)] == [describe_score(s, 7) for s in scores]
+    assert [label_of(user, c) for c in range(1, 8)] == [words(s, 7) for s in scores]
+
+
+def words(score: int | None, stones: int) -> str:
+    return "full" if score is None else str(Score(score, stones))
 
 
 def label_of(user: User, column: int) -> str:
@@ -142,10 +147,6 @@ async def test_a_game_links_to_its_position(user: User) -> None:
 
 
 async def test_analysis_switch_and_score_words(user: User) -> None:
-    assert describe_score(0, 10) == "draw"
-    assert describe_score(None, 10) == "full"
-    assert describe_score(18, 0) == "win in 4"  # red wins with its 4th stone: 4 of its own moves
-    assert describe_score(-18, 1) == "loss in 3"  # red has 1 stone and wins with its 4th
     await user.open("/local")
     await click(user, "Analysis")
     await wait_until(lambda: label_of(user, 4) not in ("…", ""))
@@ -166,7 +167,7 @@ async def test_undo_while_the_computer_thinks_drops_its_move_at_once(user: User)
     release = asyncio.Event()
     choose = analyst.choose
 
-    async def slow_choose(moves: str, level: str, seed: int | None = None) -> int:
+    async def slow_choose(moves: str, level: Level, seed: int | None = None) -> int:
         await release.wait()  # the computer thinks until the test lets it answer
         return await choose(moves, level, seed)
 
