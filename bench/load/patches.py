@@ -2,11 +2,13 @@
 
     python bench/load/patches.py --games 250            # 1500 browsers on the machine per pair, ~3 min a patch
     python bench/load/patches.py --only no-deflate,gc-thresholds --pairs 2
+    python bench/load/patches.py --only slow-heartbeat --pace 20 --name idle   # nearly idle pages
 
 A is the commit with every patch; B is the same commit with ``SERVER_TUNING_SKIP=<patch>``. Both
-run at once, so the machine's drift falls on both. Writes ``bench/results/patches-<games>.json``
-and ``.md``: per patch, B's server CPU per move as a fraction of A's (above 1: the patch saves CPU),
-p99, memory per browser and RSS after the browsers left, for A and B.
+run at once, so the machine's drift falls on both. Writes
+``bench/results/patches-<name>-<games>.json`` and ``.md`` (``--name``, default ``play``): per patch,
+B's server CPU per move as a fraction of A's (above 1: the patch saves CPU), p99, memory per
+browser and RSS after the browsers left, for A and B.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ SHOWN = ("p99 ms", "KiB per browser", "after leave %", "errors", "lost")
 
 def measure(patch: str, args: argparse.Namespace) -> dict[str, Any]:
     """One ab.py run of the commit against itself without ``patch``; its JSON report."""
-    name = f"patch-{patch}-{args.games}"
+    name = f"patch-{patch}-{args.games}-{args.name}"
     command = [
         sys.executable,
         str(HERE / "ab.py"),
@@ -48,6 +50,8 @@ def measure(patch: str, args: argparse.Namespace) -> dict[str, Any]:
         "1",
         "--duration",
         str(args.duration),
+        "--pace",
+        str(args.pace),
         "--env-b",
         f"SERVER_TUNING_SKIP={patch}",
         "--name",
@@ -78,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--games", type=int, default=250, help="games per side (3 browsers each)")
     parser.add_argument("--pairs", type=int, default=1, help="pairs per patch")
     parser.add_argument("--duration", type=float, default=40.0, help="seconds of play per run")
+    parser.add_argument("--pace", type=float, default=1.0, help="seconds between moves in a game (20: nearly idle)")
+    parser.add_argument("--name", default="play", help="the files are patches-<name>-<games>.json and .md")
     parser.add_argument("--only", default="", help="comma-separated patch names (default: every patch)")
     args = parser.parse_args(argv)
     names = [name for name in args.only.split(",") if name] or [patch.name for patch in PATCHES]
@@ -95,7 +101,8 @@ def write(args: argparse.Namespace, started: str, reports: dict[str, dict[str, A
         "",
         f"Measured from {started} on {info['cpu']}, {info['cores']} cores, Python {info['python']}; commit "
         f"{args.commit}. Per patch {args.pairs} pair(s): A with every patch and B with `SERVER_TUNING_SKIP=<patch>`, "
-        f"{3 * args.games} browsers each, at the same time, {args.duration:.0f} s of play. "
+        f"{3 * args.games} browsers each, at the same time, {args.duration:.0f} s of play, a move per "
+        f"{args.pace:g} s per game. "
         "`python bench/load/patches.py` wrote this. The method's resolution is about 2 % in CPU per move "
         "(`ab-together-aa.md`); a pair's p99 on a saturated machine varies far more than that.",
         "",
@@ -103,7 +110,7 @@ def write(args: argparse.Namespace, started: str, reports: dict[str, dict[str, A
         "|---|---|" + "---|" * len(SHOWN),
         *(row(name, report) for name, report in reports.items()),
     ]
-    out = RESULTS / f"patches-{args.games}"
+    out = RESULTS / f"patches-{args.name}-{args.games}"
     out.with_suffix(".json").write_text(json.dumps({"date": started, "machine": info, "patches": reports}, indent=2))
     out.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
