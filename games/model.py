@@ -85,7 +85,7 @@ class GameRecord:
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
     replay_key: str | None = None
-    """The key of the game's replay link, which shows the moves and grants no seat (None in games stored before replays)."""
+    """The key of the game's replay link: it shows the moves and grants no seat (None if stored before replays)."""
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -21,8 +21,8 @@ from engine.connect4 import COLUMNS, Connect4, Player
 from games.store import Store
 
 __all__ = [
-    "Grade",
     "GameReview",
+    "Grade",
     "MoveReview",
     "PlayerSummary",
     "Result",
