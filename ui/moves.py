@@ -117,7 +117,8 @@ class MoveSteps:
 
     @staticmethod
     def _button(icon: str, name: str, action: Callable[[], None]) -> ui.button:
-        return ui.button(icon=icon, on_click=action).props(f'flat round dense aria-label="{name}"').mark(name)
+        marker = name.lower().replace(" ", "-")
+        return ui.button(icon=icon, on_click=action).props(f'flat round dense aria-label="{name}"').mark(marker)
 
     def go(self, index: int) -> None:
         """Show the position after ``index`` moves (kept within the game)."""

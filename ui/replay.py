@@ -41,6 +41,10 @@ def _ignore(_column: int) -> None:
     return None
 
 
+def _count(number: int, word: str, plural: str = "") -> str:
+    return f"{number} {word if number == 1 else plural or word + 's'}"
+
+
 def parse_move(text: str | None, count: int) -> int:
     """The move number a link asks for (``None``: the end); raises ValueError with the sentence to show."""
     if text is None:
@@ -144,7 +148,9 @@ class ReplayView:
                     )
                     self.progress_text = ui.label().classes("text-sm").mark("review-progress")
                     self.verdict = ui.label().classes("text-base font-medium").mark("verdict")
-                    self.summary = ui.label().classes("text-sm").mark("summary")
+                    self.summary = {
+                        player: ui.label().classes("text-sm").mark(f"summary-{player}") for player in Player
+                    }
                 self.chart: ui.echart | None = None
                 self.still_playing = (
                     ui.label("This game is still being played: its review opens once it is over.")
@@ -287,13 +293,12 @@ class ReplayView:
             verdict += f" Then {self.live.record.resigned} resigned."
         self.verdict.set_text(verdict)
         summary = review.summary()
-        self.summary.set_text(
-            " ".join(
-                f"{player.capitalize()}: {s.moves} moves, {s.best} best, {s.inaccuracies} inaccuracies,"
-                f" {s.mistakes} mistakes, {s.blunders} blunders."
-                for player, s in summary.items()
+        for player, s in summary.items():
+            self.summary[player].set_text(
+                f"{player.capitalize()}: {_count(s.moves, 'move')}, {s.best} best, "
+                f"{_count(s.inaccuracies, 'inaccuracy', 'inaccuracies')}, {_count(s.mistakes, 'mistake')}, "
+                f"{_count(s.blunders, 'blunder')}."
             )
-        )
         theme = Theme()
         options = {
             "animation": False,
