@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import urlparse
 
+from nicegui import ui
 from nicegui.testing import User
 
 from tests.ui.helpers import cell_label, click, click_column, click_marker, play, press_key, running, settle, status
@@ -40,6 +41,11 @@ def view_of(user: User) -> GameView:
     gc.collect()  # with SERVER_TUNING=off, earlier tests' pages wait for the collector
     (view,) = [o for o in gc.get_objects() if isinstance(o, GameView) and o.board.root._client() is user.client]
     return view
+
+
+def label_text(user: User, marker: str) -> str:
+    (label,) = user.find(kind=ui.label, marker=marker).elements
+    return str(label.text)
 
 
 def link_of(user: User, marker: str) -> str:
@@ -213,8 +219,8 @@ async def test_a_review_grades_every_move_and_names_the_turning_point(user: User
     await user.open(f"{replay}?move=6")
     await click(user, "Review this game")
     verdict = "Move 4 by yellow, column 5, turned a win into a loss; column 3 kept the win."
-    for _ in range(600):
-        if user.find(marker="verdict").elements.pop().text == verdict:
+    for _ in range(600):  # the worker reviews nine positions (a minute at most on a busy machine)
+        if label_text(user, "verdict") == verdict:
             break
         await asyncio.sleep(0.1)
     await user.should_see(verdict)
@@ -228,7 +234,8 @@ async def test_a_review_grades_every_move_and_names_the_turning_point(user: User
     # At move 6 red wins at once in column 3 or 7: the ghost disc stands in column 3 (nearest the centre).
     (ghost,) = [c for c in user.find(marker="board").elements.pop().default_slot.children if "c4-ghost" in c.classes]
     assert ghost.props["aria-label"] == "Column 3: the perfect move"
-    values = [label.text for label in user.find(marker="review-values").elements.pop().default_slot.children]
+    (row,) = user.find(marker="review-values").elements
+    values = [str(label.text) for label in row.default_slot.children if isinstance(label, ui.label)]
     assert values[2] == "win in 1 ★"
     assert values[0] == "win in 2"
     await click_move(user, 7)
