@@ -30,7 +30,8 @@ CSS = """
 :root { --c4-inaccuracy: #7a5900; --c4-mistake: #b33c00; }
 .body--dark { --c4-inaccuracy: #ffd54f; --c4-mistake: #ffab91; }
 .c4-moves-box { display: flex; flex-direction: column; gap: 0.25rem; width: 100%; max-width: 24rem; }
-.c4-steps { display: flex; align-items: center; gap: 0.25rem; flex-wrap: wrap; }
+.c4-steps { display: flex; align-items: center; justify-content: center; gap: 0.25rem; flex-wrap: wrap; }
+@media (min-width: 1024px) { .c4-side .c4-steps { justify-content: flex-start; } }
 .c4-moves { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 2px 0.5rem;
   max-height: 15rem; overflow-y: auto; padding: 2px; }
 .c4-moves-empty { grid-column: 1 / -1; font-size: 0.875rem; opacity: 0.8; }

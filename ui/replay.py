@@ -120,6 +120,7 @@ class ReplayView:
                 self.status = (
                     ui.label().classes(f"c4-status {ABOVE_BOARD}").props('aria-live="polite"').mark("replay-status")
                 )
+                self.next_move = ui.label().classes(f"text-sm {ABOVE_BOARD}").mark("next-move")
             self.board = BoardView(Connect4.from_moves(self.moves[:index]), _ignore, keys=False, playable=False)
             panel.put_board_first(self.board.root)
             self.values = ui.element("div").classes("c4-values c4-values-off").mark("review-values")
@@ -216,8 +217,14 @@ class ReplayView:
     def _show_values(self, index: int) -> None:
         scores = self.review.scores[index] if self.review is not None and index < len(self.review.scores) else None
         perfect = None
+        self.next_move.set_visibility(scores is not None)
         if scores is not None:
             perfect = perfect_column(scores)
+            player = (Player.RED, Player.YELLOW)[index % 2]
+            self.next_move.set_text(
+                f"Under the board: each column's value for {player}'s move {index + 1};"
+                f" the pale disc is the perfect move, column {perfect + 1}."
+            )
             for column, label in enumerate(self.value_labels):
                 score = scores[column]
                 text = describe_score(score, index)
@@ -306,7 +313,11 @@ class ReplayView:
             "grid": {"left": 32, "right": 8, "top": 36, "bottom": 24},
             "legend": {"top": 0},
             "tooltip": {"trigger": "axis"},
-            "xAxis": {"type": "category", "data": [name for name, _ in _GRADE_ROWS]},
+            "xAxis": {
+                "type": "category",
+                "data": [name for name, _ in _GRADE_ROWS],
+                "axisLabel": {"interval": 0, "fontSize": 11},  # every grade named, even on a phone
+            },
             "yAxis": {"type": "value", "minInterval": 1},
             "series": [
                 {
