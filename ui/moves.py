@@ -1,10 +1,11 @@
 """The move list beside the board, and stepping through it: which moment of a game the board shows.
 
-The list is one element whose HTML holds a native button per move (every element costs memory in
-every open page, and a game has up to 42 moves); one listener on the list hears a click on any of
-them. First / back / forward / last are buttons of their own, and the arrow keys, Home and End do
-the same. On a game page (:class:`GameMoves`) stepping shows an earlier position without touching
-the game, which goes on underneath until "Back to the game".
+Every element costs memory in every open page, and a game has up to 42 moves: so the list is one
+element whose HTML holds a native button per move, and one listener on it hears a click on any of
+them. First / back / forward / last (and "Back to the game") are native buttons in one more element
+whose HTML never changes, so a focused one keeps the focus; the arrow keys, Home and End do the same.
+On a game page (:class:`GameMoves`) stepping shows an earlier position without touching the game,
+which goes on underneath until "Back to the game".
 """
 
 from __future__ import annotations
@@ -32,6 +33,16 @@ CSS = """
 .c4-moves-box { display: flex; flex-direction: column; gap: 0.25rem; width: 100%; max-width: 24rem; }
 .c4-steps { display: flex; align-items: center; justify-content: center; gap: 0.25rem; flex-wrap: wrap; }
 @media (min-width: 1024px) { .c4-side .c4-steps { justify-content: flex-start; } }
+.c4-step { display: inline-flex; align-items: center; justify-content: center; width: 2.5rem; height: 2.5rem;
+  border: 0; border-radius: 50%; background: none; color: var(--c4-link); cursor: pointer; font-size: 1.5rem; }
+.c4-step:hover { background: rgba(127, 127, 127, 0.18); }
+/* At an end the steps that lead nowhere look it (and the server ignores them). */
+.c4-at-start .c4-step-first, .c4-at-start .c4-step-back, .c4-at-end .c4-step-forward, .c4-at-end .c4-step-last {
+  opacity: 0.45; cursor: default; background: none; }
+.c4-present { display: none; align-items: center; gap: 0.25rem; margin-left: 0.5rem; padding: 0.4rem 0.9rem;
+  border: 0; border-radius: 0.25rem; background: var(--c4-primary, #1565c0); color: #ffffff; font: inherit;
+  font-weight: 600; font-size: 0.875rem; text-transform: uppercase; cursor: pointer; }
+.c4-looking-back .c4-present { display: inline-flex; }
 .c4-moves { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 2px 0.5rem;
   max-height: 15rem; overflow-y: auto; padding: 2px; }
 .c4-moves-empty { grid-column: 1 / -1; font-size: 0.875rem; opacity: 0.8; }
@@ -57,6 +68,31 @@ _KEYS = {"ArrowLeft": -1, "ArrowRight": 1}
 
 # A click anywhere in the list names the move whose button it hit (as text: the socket guard takes strings).
 _CLICKED_MOVE = "(e) => { const b = e.target.closest('[data-move]'); if (b) emit(b.dataset.move); }"
+
+
+_STEPS = (
+    ("first", "first_page", "First move"),
+    ("back", "chevron_left", "Previous move"),
+    ("forward", "chevron_right", "Next move"),
+    ("last", "last_page", "Last move"),
+)
+_STEP_NAMES = {name for name, _, _ in _STEPS} | {"present"}
+_CLICKED_STEP = "(e) => { const b = e.target.closest('[data-step]'); if (b) emit(b.dataset.step); }"
+
+
+def steps_html(*, present: bool) -> str:
+    """The step buttons (native ones, like the board's columns), and "Back to the game" on a game page."""
+    buttons = [
+        f'<button type="button" class="c4-step c4-step-{name}" data-step="{name}" aria-label="{label}"'
+        f' title="{label}"><i class="q-icon notranslate material-icons" aria-hidden="true">{icon}</i></button>'
+        for name, icon, label in _STEPS
+    ]
+    if present:
+        buttons.append(
+            '<button type="button" class="c4-present" data-step="present" aria-label="Back to the game">'
+            '<i class="q-icon notranslate material-icons" aria-hidden="true">play_arrow</i>Back to the game</button>'
+        )
+    return "".join(buttons)
 
 
 def move_words(number: int, column: int, grade: Grade | None = None) -> str:
@@ -93,19 +129,24 @@ def moves_html(moves: str, current: int, grades: tuple[Grade, ...] = ()) -> str:
 
 
 class MoveSteps:
-    """The numbered moves and the controls that pick a moment (``on_show(n)``: show the position after n moves)."""
+    """The numbered moves and the controls that pick a moment (``on_show(n)``: show the position after n moves).
 
-    def __init__(self, moves: str, on_show: Callable[[int], None], *, index: int | None = None) -> None:
+    With ``present``, a "Back to the game" button stands beside the steps whenever an earlier move is shown.
+    """
+
+    def __init__(
+        self, moves: str, on_show: Callable[[int], None], *, index: int | None = None, present: bool = False
+    ) -> None:
         self.moves = moves
         self.index = len(moves) if index is None else index
         self.grades: tuple[Grade, ...] = ()
         self._on_show = on_show
+        self._present = present
         with ui.element("div").classes("c4-moves-box").mark("moves-box"):
-            with ui.element("div").classes("c4-steps"):
-                self.first = self._button("first_page", "First move", lambda: self.go(0))
-                self.back = self._button("chevron_left", "Previous move", lambda: self.go(self.index - 1))
-                self.forward = self._button("chevron_right", "Next move", lambda: self.go(self.index + 1))
-                self.last = self._button("last_page", "Last move", lambda: self.go(len(self.moves)))
+            # The steps' HTML never changes, so a focused button keeps the focus; what it allows is the box's class.
+            self.steps = (
+                ui.element("div").classes("c4-steps").mark("steps").on("click", self._stepped, js_handler=_CLICKED_STEP)
+            )
             self.list = (
                 ui.element("div")
                 .classes("c4-moves")
@@ -113,13 +154,10 @@ class MoveSteps:
                 .mark("moves")
                 .on("click", self._clicked, js_handler=_CLICKED_MOVE)
             )
+        self.steps.props["innerHTML"] = steps_html(present=present)
+        self.box = self.steps.parent_slot.parent if self.steps.parent_slot else self.steps
         SafeKeyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
         self._render()
-
-    @staticmethod
-    def _button(icon: str, name: str, action: Callable[[], None]) -> ui.button:
-        marker = name.lower().replace(" ", "-")
-        return ui.button(icon=icon, on_click=action).props(f'flat round dense aria-label="{name}"').mark(marker)
 
     def go(self, index: int) -> None:
         """Show the position after ``index`` moves (kept within the game)."""
@@ -129,6 +167,12 @@ class MoveSteps:
         self.index = index
         self._render()
         self._on_show(index)
+
+    def step(self, name: str) -> None:
+        """What the step buttons do: "first", "back", "forward", "last" and "present"."""
+        target = {"first": 0, "back": self.index - 1, "forward": self.index + 1}.get(name, len(self.moves))
+        if name in _STEP_NAMES:
+            self.go(target)
 
     def set_moves(self, moves: str, *, follow: bool) -> None:
         """The game has these moves now; with ``follow`` the list marks the newest one."""
@@ -142,16 +186,22 @@ class MoveSteps:
         self._render()
 
     def _render(self) -> None:
-        count = len(self.moves)
-        # Only the list changes with a move (the buttons only at the start and the end): one element per page.
+        # Only the list changes with a move (the box's classes at the start and the end): one element per page.
         self.list.props["innerHTML"] = moves_html(self.moves, self.index, self.grades)
-        for button, enabled in (
-            (self.first, self.index > 0),
-            (self.back, self.index > 0),
-            (self.forward, self.index < count),
-            (self.last, self.index < count),
-        ):
-            button.set_enabled(enabled)
+        count = len(self.moves)
+        wanted = ["c4-moves-box"]
+        if self.index == 0:
+            wanted.append("c4-at-start")
+        if self.index >= count:
+            wanted.append("c4-at-end")
+        if self._present and self.index < count:
+            wanted.append("c4-looking-back")
+        if self.box.classes != wanted:
+            self.box.classes[:] = wanted
+
+    def _stepped(self, event: GenericEventArguments) -> None:
+        if isinstance(event.args, str):
+            self.step(event.args)
 
     def _clicked(self, event: GenericEventArguments) -> None:
         # The browser sends the text of a data-move attribute; anything else a page script may send is ignored.
@@ -176,13 +226,7 @@ class GameMoves:
     def __init__(self, view: GameView, hub: GameHub) -> None:
         self.view, self.hub = view, hub
         live = view.live
-        self.steps = MoveSteps(live.board.moves_str(), self._show)
-        self.present = (
-            ui.button("Back to the game", icon="play_arrow", on_click=lambda: self._show(len(self.steps.moves)))
-            .props('color=primary aria-label="Back to the game"')
-            .mark("back-to-game")
-        )
-        self.present.set_visibility(False)
+        self.steps = MoveSteps(live.board.moves_str(), self._show, present=True)
         self.replay = (
             ui.link("Replay and review this game", "#")
             .props('aria-label="Replay and review this game"')
@@ -197,10 +241,8 @@ class GameMoves:
         if index >= len(moves):
             self.steps.set_moves(moves, follow=True)
             self.view.show_past(None)
-            self.present.set_visibility(False)
             return
         self.view.show_past(Connect4.from_moves(moves[:index]))
-        self.present.set_visibility(True)
 
     def _on_event(self, event: GameEvent) -> None:
         live = self.view.live

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from nicegui import ui
 from nicegui.testing import User
 
-from tests.ui.helpers import cell_label, click, click_column, click_marker, play, press_key, running, settle, status
+from tests.ui.helpers import cell_label, click, click_column, play, press_key, running, settle, status
 from tests.ui.test_online import invite
 from ui.game_view import GameView
 
@@ -27,6 +27,13 @@ def moves_shown(user: User) -> list[str]:
 def board_cells(user: User) -> list[str]:
     """Every cell's label, bottom row first: what the board shows."""
     return [cell_label(user, row, column) for row in range(1, 7) for column in range(1, 8)]
+
+
+async def step(user: User, name: str) -> None:
+    """Press a step button ("first", "back", "forward", "last", "present"), as the steps' one listener hears it."""
+    before = running()
+    user.find(marker="steps").trigger("click", name)
+    await settle(before)
 
 
 async def click_move(user: User, number: int) -> None:
@@ -72,17 +79,17 @@ async def test_stepping_back_shows_an_earlier_move_without_changing_the_game(use
     await user.open("/local")
     await play(user, "4455")
     present = board_cells(user)
-    await click_marker(user, "previous-move")
+    await step(user, "back")
     assert cell_label(user, 2, 5) == "Row 2, column 5: empty"
     assert moves_shown(user)[2] == "Move 3: red, column 5 *"
-    await click_marker(user, "first-move")
+    await step(user, "first")
     assert all(label.endswith("empty") for label in board_cells(user))
     await click_move(user, 2)
     assert cell_label(user, 2, 4) == "Row 2, column 4: yellow"
     assert cell_label(user, 1, 5) == "Row 1, column 5: empty"
     await click_column(user, 1)  # a click on the board while looking back plays nothing
     await user.should_see("The board shows an earlier move: go back to the game to play.")
-    await click(user, "Back to the game")
+    await step(user, "present")
     assert board_cells(user) == present
     assert status(user) == "Red's turn"
     await click_column(user, 1)
@@ -110,18 +117,18 @@ async def test_a_live_game_goes_on_underneath_while_a_player_looks_back(create_u
     await yellow.open(join)
     await click_column(red, 4)
     await click_column(yellow, 4)
-    await click_marker(red, "first-move")
+    await step(red, "first")
     await click_column(red, 5)  # refused: red looks at the start
     await red.should_see("The board shows an earlier move: go back to the game to play.")
     await click_column(yellow, 3)  # refused: not yellow's turn (the game did not move)
     assert cell_label(red, 1, 4) == "Row 1, column 4: empty"  # still the start
-    await click(red, "Back to the game")
+    await step(red, "present")
     await click_column(red, 5)
-    await click_marker(red, "previous-move")
+    await step(red, "back")
     await click_column(yellow, 5)  # the game goes on while red looks back
     assert cell_label(red, 2, 5) == "Row 2, column 5: empty"  # red still sees the earlier move
     assert moves_shown(red)[-1] == "Move 4: yellow, column 5"  # but the list has the new one
-    await click(red, "Back to the game")
+    await step(red, "present")
     assert cell_label(red, 2, 5) == "Row 2, column 5: yellow"
     assert status(red) == "Your turn"
 
@@ -135,9 +142,9 @@ async def test_the_replay_page_shows_any_moment_of_a_finished_game(user: User) -
     await user.should_see("Move 3: red played column 1.")
     assert link_of(user, "play-from-here") == "/analyze?pos=121"
     assert link_of(user, "moment-link") == f"{replay}?move=3"
-    await click_marker(user, "next-move")
+    await step(user, "forward")
     await user.should_see("Move 4: yellow played column 3.")
-    await click_marker(user, "last-move")
+    await step(user, "last")
     assert cell_label(user, 4, 1) == "Row 4, column 1: red"
     await user.should_see("Move 7: red played column 1.")
     await click_move(user, 2)
