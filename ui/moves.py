@@ -30,7 +30,6 @@ __all__ = ["CSS", "GameMoves", "MoveSteps", "moves_html"]
 CSS = """
 :root { --c4-inaccuracy: #7a5900; --c4-mistake: #b33c00; }
 .body--dark { --c4-inaccuracy: #ffd54f; --c4-mistake: #ffab91; }
-.c4-moves-box { display: flex; flex-direction: column; gap: 0.25rem; width: 100%; max-width: 24rem; }
 .c4-steps { display: flex; align-items: center; justify-content: center; gap: 0.25rem; flex-wrap: wrap; }
 @media (min-width: 1024px) { .c4-side .c4-steps { justify-content: flex-start; } }
 .c4-step { display: inline-flex; align-items: center; justify-content: center; width: 2.5rem; height: 2.5rem;
@@ -43,7 +42,10 @@ CSS = """
   border: 0; border-radius: 0.25rem; background: var(--c4-primary, #1565c0); color: #ffffff; font: inherit;
   font-weight: 600; font-size: 0.875rem; text-transform: uppercase; cursor: pointer; }
 .c4-looking-back .c4-present { display: inline-flex; }
-.c4-moves { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 2px 0.5rem;
+.c4-replay-link { flex-basis: 100%; font-size: 0.875rem; padding: 0.25rem 0.5rem; }
+@media (max-width: 1023px) { .c4-replay-link { text-align: center; } }
+.c4-moves { width: 100%; max-width: 24rem; box-sizing: border-box; display: grid;
+  grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 2px 0.5rem;
   max-height: 15rem; overflow-y: auto; padding: 2px; }
 .c4-moves-empty { grid-column: 1 / -1; font-size: 0.875rem; opacity: 0.8; }
 .c4-move { display: flex; align-items: center; gap: 0.35rem; width: 100%; padding: 2px 0.4rem; border: 0;
@@ -80,8 +82,8 @@ _STEP_NAMES = {name for name, _, _ in _STEPS} | {"present"}
 _CLICKED_STEP = "(e) => { const b = e.target.closest('[data-step]'); if (b) emit(b.dataset.step); }"
 
 
-def steps_html(*, present: bool) -> str:
-    """The step buttons (native ones, like the board's columns), and "Back to the game" on a game page."""
+def steps_html(*, present: bool, link: str | None = None) -> str:
+    """The step buttons (native ones, like the board's columns), "Back to the game" on a game page, and ``link``."""
     buttons = [
         f'<button type="button" class="c4-step c4-step-{name}" data-step="{name}" aria-label="{label}"'
         f' title="{label}"><i class="q-icon notranslate material-icons" aria-hidden="true">{icon}</i></button>'
@@ -91,6 +93,10 @@ def steps_html(*, present: bool) -> str:
         buttons.append(
             '<button type="button" class="c4-present" data-step="present" aria-label="Back to the game">'
             '<i class="q-icon notranslate material-icons" aria-hidden="true">play_arrow</i>Back to the game</button>'
+        )
+    if link is not None:
+        buttons.append(
+            f'<a class="c4-replay-link" href="{html.escape(link, quote=True)}">Replay and review this game</a>'
         )
     return "".join(buttons)
 
@@ -135,29 +141,42 @@ class MoveSteps:
     """
 
     def __init__(
-        self, moves: str, on_show: Callable[[int], None], *, index: int | None = None, present: bool = False
+        self,
+        moves: str,
+        on_show: Callable[[int], None],
+        *,
+        index: int | None = None,
+        present: bool = False,
+        keyboard: bool = True,
     ) -> None:
         self.moves = moves
         self.index = len(moves) if index is None else index
         self.grades: tuple[Grade, ...] = ()
         self._on_show = on_show
         self._present = present
-        with ui.element("div").classes("c4-moves-box").mark("moves-box"):
-            # The steps' HTML never changes, so a focused button keeps the focus; what it allows is the box's class.
-            self.steps = (
-                ui.element("div").classes("c4-steps").mark("steps").on("click", self._stepped, js_handler=_CLICKED_STEP)
-            )
-            self.list = (
-                ui.element("div")
-                .classes("c4-moves")
-                .props('role="group" aria-label="Moves"')
-                .mark("moves")
-                .on("click", self._clicked, js_handler=_CLICKED_MOVE)
-            )
+        self._link: str | None = None
+        # The steps' HTML changes only when the replay link comes, so a focused button keeps the focus;
+        # what they allow at the moment is the element's class.
+        self.steps = (
+            ui.element("div").classes("c4-steps").mark("steps").on("click", self._stepped, js_handler=_CLICKED_STEP)
+        )
         self.steps.props["innerHTML"] = steps_html(present=present)
-        self.box = self.steps.parent_slot.parent if self.steps.parent_slot else self.steps
-        SafeKeyboard(on_key=self._on_key, ignore=["input", "select", "textarea"])
+        self.list = (
+            ui.element("div")
+            .classes("c4-moves")
+            .props('role="group" aria-label="Moves"')
+            .mark("moves")
+            .on("click", self._clicked, js_handler=_CLICKED_MOVE)
+        )
+        if keyboard:  # without one of its own, the page's keyboard passes the keys to on_key
+            SafeKeyboard(on_key=self.on_key, ignore=["input", "select", "textarea"])
         self._render()
+
+    def set_link(self, url: str | None) -> None:
+        """Show a link beside the steps (the replay of a finished game), or none."""
+        if url != self._link:
+            self._link = url
+            self.steps.props["innerHTML"] = steps_html(present=self._present, link=url)
 
     def go(self, index: int) -> None:
         """Show the position after ``index`` moves (kept within the game)."""
@@ -189,15 +208,15 @@ class MoveSteps:
         # Only the list changes with a move (the box's classes at the start and the end): one element per page.
         self.list.props["innerHTML"] = moves_html(self.moves, self.index, self.grades)
         count = len(self.moves)
-        wanted = ["c4-moves-box"]
+        wanted = ["c4-steps"]
         if self.index == 0:
             wanted.append("c4-at-start")
         if self.index >= count:
             wanted.append("c4-at-end")
         if self._present and self.index < count:
             wanted.append("c4-looking-back")
-        if self.box.classes != wanted:
-            self.box.classes[:] = wanted
+        if self.steps.classes != wanted:
+            self.steps.classes[:] = wanted
 
     def _stepped(self, event: GenericEventArguments) -> None:
         if isinstance(event.args, str):
@@ -208,7 +227,8 @@ class MoveSteps:
         if isinstance(event.args, str) and event.args.isdigit() and len(event.args) <= 2:
             self.go(int(event.args))
 
-    def _on_key(self, event: KeyEventArguments) -> None:
+    def on_key(self, event: KeyEventArguments) -> None:
+        """Step with the arrow keys, Home and End."""
         if not event.action.keydown:
             return
         name = event.key.name
@@ -225,14 +245,10 @@ class GameMoves:
 
     def __init__(self, view: GameView, hub: GameHub) -> None:
         self.view, self.hub = view, hub
-        live = view.live
-        self.steps = MoveSteps(live.board.moves_str(), self._show, present=True)
-        self.replay = (
-            ui.link("Replay and review this game", "#")
-            .props('aria-label="Replay and review this game"')
-            .classes("text-sm")
-            .mark("replay-link")
-        )
+        board = view.board
+        self.steps = MoveSteps(view.live.board.moves_str(), self._show, present=True, keyboard=not board.has_keys)
+        if board.has_keys:
+            board.other_keys = self.steps.on_key
         self._link()
         view.on_change(self._on_event)
 
@@ -254,13 +270,12 @@ class GameMoves:
 
     def _link(self) -> None:
         live = self.view.live
-        over = live.is_over and bool(live.board.moves_str())
-        self.replay.set_visibility(over)
-        if not over:
+        if not (live.is_over and live.board.moves_str()):
+            self.steps.set_link(None)
             return
         key = live.record.replay_key
         if key is not None:
-            self.replay.props["href"] = f"/replay/{key}?review=1"
+            self.steps.set_link(f"/replay/{key}?review=1")
         else:  # a game stored before replays gets its key now
             background_tasks.create(self._give_key(), name="replay key")
 
