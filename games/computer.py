@@ -70,6 +70,13 @@ def _score(moves: str, column: int) -> int | None:
     return result
 
 
+def _analyze(moves: str) -> list[int | None]:
+    from engine.solver import Position
+
+    result: list[int | None] = _solver.analyze(Position.from_moves(moves))
+    return result
+
+
 def _best(moves: str) -> int:
     from engine.solver import Position
 
@@ -123,6 +130,10 @@ class Analyst:
         """The exact score of playing ``column`` for the side to move (None for a full column)."""
         value = await self._run(_score, moves, column)
         return None if value is None else Score(value, len(moves))
+
+    async def analyze(self, moves: str) -> list[int | None]:
+        """The exact score of each of the seven columns for the side to move (None for a full one)."""
+        return await self._run(_analyze, moves)
 
     async def best(self, moves: str) -> int:
         """A perfect move (0..6)."""

@@ -259,6 +259,7 @@ class GameHub:
             mode=mode,
             join_key=new_key(),
             watch_key=new_key(),
+            replay_key=new_key(),
             red=red,
             yellow=yellow,
             level=level,
@@ -279,7 +280,7 @@ class GameHub:
         return self._remember(record)
 
     async def find(self, key: str) -> LiveGame:
-        """The game whose join or watch key is ``key``."""
+        """The game whose join, watch or replay key is ``key``."""
         if not isinstance(key, str) or not 0 < len(key) <= 64:
             raise GameNotFoundError
         game_id = self._keys.get(key)
@@ -290,11 +291,31 @@ class GameHub:
             raise GameNotFoundError
         return self._remember(record)
 
+    async def find_replay(self, key: str) -> LiveGame:
+        """The game whose replay key is ``key`` (its join and watch keys open no replay)."""
+        live = await self.find(key)
+        if live.record.replay_key != key:
+            raise GameNotFoundError
+        return live
+
+    async def replay_key(self, live: LiveGame) -> str:
+        """The game's replay key, given to it now if it was stored before games had one."""
+        if live.record.replay_key is None:
+            with contextlib.suppress(ConflictError):  # another server gave it one first: that one counts
+                await self._change(live, lambda record: record.changed(replay_key=record.replay_key or new_key()))
+        key = live.record.replay_key
+        if key is None:
+            raise ConflictError
+        self._keys[key] = live.id
+        return key
+
     def _remember(self, record: GameRecord) -> LiveGame:
         live = self._live.get(record.id)
         if live is None:
             live = self._live[record.id] = LiveGame(record)
             self._keys[record.join_key] = self._keys[record.watch_key] = record.id
+            if record.replay_key:
+                self._keys[record.replay_key] = record.id
             self._changed(live)
             # Errors are the store's to report; a game another instance changes must reach our views.
             self._spawn(self.store.follow(record.id))
@@ -313,6 +334,7 @@ class GameHub:
         del self._live[live.id]
         self._keys.pop(live.record.join_key, None)
         self._keys.pop(live.record.watch_key, None)
+        self._keys.pop(live.record.replay_key or "", None)
         self._spawn(self.store.unfollow(live.id))
 
     @property

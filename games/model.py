@@ -100,6 +100,8 @@ class GameRecord:
     version: int = 0
     created: float = field(default_factory=time.time)
     updated: float = field(default_factory=time.time)
+    replay_key: str | None = None
+    """The key of the game's replay link: it shows the moves and grants no seat (None if stored before replays)."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class GameRecord:
             "version": self.version,
             "created": self.created,
             "updated": self.updated,
+            "replay_key": self.replay_key,
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -181,4 +184,5 @@ class GameRecord:
             version=data["version"],
             created=data["created"],
             updated=data["updated"],
+            replay_key=data.get("replay_key"),  # records saved before replays have none
         )

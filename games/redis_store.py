@@ -2,8 +2,8 @@
 
 Layout, under a prefix (``c4:`` by default)::
 
-    c4:game:<id>       hash   record (JSON), version, join, watch
-    c4:key:<key>       string the game id, for the join key and for the watch key
+    c4:game:<id>       hash   record (JSON), version, join, watch, replay, review (JSON, once reviewed)
+    c4:key:<key>       string the game id, for the join, the watch and the replay key
     c4:updated         zset   game ids scored by their last change (for delete_idle)
     c4:changes:<id>    channel: every saved record of the game, as JSON
 
@@ -41,13 +41,18 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# KEYS: the game's hash, the updated index. ARGV: record JSON, its version, its updated time, id, channel.
+# KEYS: the game's hash, the updated index. ARGV: record JSON, its version, its updated time, id, channel,
+# the replay key ('' if none) and the prefix. A game stored before replays may get its replay key in any save.
 _SAVE = """
 local stored = redis.call('HGET', KEYS[1], 'version')
 if not stored or tonumber(stored) ~= tonumber(ARGV[2]) - 1 then
     return 0
 end
 redis.call('HSET', KEYS[1], 'record', ARGV[1], 'version', ARGV[2])
+if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'replay') ~= ARGV[6] then
+    redis.call('HSET', KEYS[1], 'replay', ARGV[6])
+    redis.call('SET', ARGV[7] .. 'key:' .. ARGV[6], ARGV[4])
+end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[1])
 return 1
@@ -58,7 +63,7 @@ _DELETE_IDLE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(ids) do
     local game = ARGV[2] .. 'game:' .. id
-    local keys = redis.call('HMGET', game, 'join', 'watch')
+    local keys = redis.call('HMGET', game, 'join', 'watch', 'replay')
     for _, key in ipairs(keys) do
         if key then
             redis.call('DEL', ARGV[2] .. 'key:' .. key)
@@ -71,6 +76,14 @@ return #ids
 """
 
 _DELETE_BATCH = 500
+
+# KEYS: the game's hash. ARGV: the review. Only a game that is still there keeps a review.
+_SAVE_REVIEW = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('HSET', KEYS[1], 'review', ARGV[1])
+end
+return 1
+"""
 
 
 PRESENCE_KEY_TTL = 300.0
@@ -121,6 +134,7 @@ class RedisStore(Store):
         self._redis: redis.Redis | None = None
         self._save: AsyncScript
         self._delete_idle: AsyncScript
+        self._save_review: AsyncScript
         self._pubsub: PubSub | None = None
         self._reader: asyncio.Task[None] | None = None
         self._on_remote: RecordCallback | None = None
@@ -176,6 +190,7 @@ class RedisStore(Store):
         self._redis = redis.Redis.from_pool(pool)  # closing the client closes the pool
         self._save = self._redis.register_script(_SAVE)
         self._delete_idle = self._redis.register_script(_DELETE_IDLE)
+        self._save_review = self._redis.register_script(_SAVE_REVIEW)
         first_attempt: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._supervisor = asyncio.create_task(self._supervise(first_attempt), name="redis store")
         await first_attempt
@@ -339,18 +354,20 @@ class RedisStore(Store):
 
     async def create(self, record: GameRecord) -> None:
         async def store(client: redis.Redis) -> None:
+            mapping: dict[str, str | int] = {
+                "record": record.to_json(),
+                "version": record.version,
+                "join": record.join_key,
+                "watch": record.watch_key,
+            }
+            if record.replay_key:
+                mapping["replay"] = record.replay_key
             async with client.pipeline(transaction=True) as pipe:
-                pipe.hset(
-                    self._game(record.id),
-                    mapping={
-                        "record": record.to_json(),
-                        "version": record.version,
-                        "join": record.join_key,
-                        "watch": record.watch_key,
-                    },
-                )
+                pipe.hset(self._game(record.id), mapping=mapping)  # type: ignore[arg-type]
                 pipe.set(self._key(record.join_key), record.id)
                 pipe.set(self._key(record.watch_key), record.id)
+                if record.replay_key:
+                    pipe.set(self._key(record.replay_key), record.id)
                 pipe.zadd(self._updated, {record.id: record.updated})
                 await pipe.execute()
 
@@ -372,6 +389,8 @@ class RedisStore(Store):
             repr(record.updated),
             record.id,
             self._channel(record.id),
+            record.replay_key or "",
+            self.prefix,
         ]
         saved = await self._call(lambda client: self._save(keys=keys, args=args))
         return bool(saved)
@@ -384,6 +403,13 @@ class RedisStore(Store):
             deleted += batch
             if batch < _DELETE_BATCH:
                 return deleted
+
+    async def save_review(self, game_id: str, review: str) -> None:
+        await self._call(lambda client: self._save_review(keys=[self._game(game_id)], args=[review]))
+
+    async def load_review(self, game_id: str) -> str | None:
+        text = await self._call(lambda client: client.hget(self._game(game_id), "review"))
+        return str(text) if text else None
 
     async def ping(self) -> bool:
         """True if Redis answers; False (not an error) if it does not, as a health check wants."""

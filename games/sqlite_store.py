@@ -39,12 +39,24 @@ CREATE TABLE IF NOT EXISTS games (
     level TEXT,
     version INTEGER NOT NULL,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    replay_key TEXT,
+    review TEXT
 );
 CREATE INDEX IF NOT EXISTS games_updated ON games (updated);
 """
+# Files made before replays lack the last two columns; their games get a replay key each (random, like new ones).
+_MIGRATIONS = {
+    "replay_key": (
+        "ALTER TABLE games ADD COLUMN replay_key TEXT",
+        "UPDATE games SET replay_key = lower(hex(randomblob(16))) WHERE replay_key IS NULL",
+    ),
+    "review": ("ALTER TABLE games ADD COLUMN review TEXT",),
+}
+_INDEXES = "CREATE UNIQUE INDEX IF NOT EXISTS games_replay_key ON games (replay_key);"
 _COLUMNS = (
-    "id, mode, join_key, watch_key, red, yellow, moves, resigned, rematch, round, level, version, created, updated"
+    "id, mode, join_key, watch_key, red, yellow, moves, resigned, rematch, round, level, version, created, updated,"
+    " replay_key"
 )
 
 _Job = Callable[[sqlite3.Connection], Any]
@@ -79,7 +91,19 @@ def _row(record: GameRecord) -> tuple[Any, ...]:
         record.version,
         record.created,
         record.updated,
+        record.replay_key,
     )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a file made by an older version up to this schema."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(games)")}
+    for column, statements in _MIGRATIONS.items():
+        if column not in present:
+            log.info("adding the column %s to the games in the SQLite file", column)
+            for statement in statements:
+                db.execute(statement)
+    db.executescript(_INDEXES)
 
 
 def _record(row: tuple[Any, ...]) -> GameRecord:
@@ -98,6 +122,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         version,
         created,
         updated,
+        replay_key,
     ) = row
     return GameRecord(
         id=id_,
@@ -114,6 +139,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         version=version,
         created=created,
         updated=updated,
+        replay_key=replay_key,
     )
 
 
@@ -157,6 +183,7 @@ class SQLiteStore(Store):
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA busy_timeout=5000")
             db.executescript(_SCHEMA)
+            _migrate(db)
         except sqlite3.Error as exc:
             ready.set_exception(exc)
             return
@@ -225,7 +252,7 @@ class SQLiteStore(Store):
 
     async def create(self, record: GameRecord) -> None:
         row = _row(record)
-        await self._call(lambda db: db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * 14)})", row))
+        await self._call(lambda db: db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * 15)})", row))
 
     async def load(self, game_id: str) -> GameRecord | None:
         def select(db: sqlite3.Connection) -> tuple[Any, ...] | None:
@@ -240,7 +267,7 @@ class SQLiteStore(Store):
     async def find(self, key: str) -> GameRecord | None:
         def select(db: sqlite3.Connection) -> tuple[Any, ...] | None:
             row: tuple[Any, ...] | None = db.execute(
-                f"SELECT {_COLUMNS} FROM games WHERE join_key = ? OR watch_key = ?", (key, key)
+                f"SELECT {_COLUMNS} FROM games WHERE join_key = ? OR watch_key = ? OR replay_key = ?", (key, key, key)
             ).fetchone()
             return row
 
@@ -253,8 +280,8 @@ class SQLiteStore(Store):
         def update(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 "UPDATE games SET red = ?, yellow = ?, moves = ?, resigned = ?, rematch = ?, round = ?, level = ?,"
-                " version = ?, updated = ? WHERE id = ? AND version = ?",
-                (*row[4:12], row[13], record.id, record.version - 1),
+                " version = ?, updated = ?, replay_key = ? WHERE id = ? AND version = ?",
+                (*row[4:12], row[13], record.replay_key, record.id, record.version - 1),
             )
             return cursor.rowcount == 1
 
@@ -262,6 +289,16 @@ class SQLiteStore(Store):
 
     async def delete_idle(self, before: float) -> int:
         return await self._call(lambda db: db.execute("DELETE FROM games WHERE updated < ?", (before,)).rowcount)
+
+    async def save_review(self, game_id: str, review: str) -> None:
+        await self._call(lambda db: db.execute("UPDATE games SET review = ? WHERE id = ?", (review, game_id)))
+
+    async def load_review(self, game_id: str) -> str | None:
+        def select(db: sqlite3.Connection) -> str | None:
+            row = db.execute("SELECT review FROM games WHERE id = ?", (game_id,)).fetchone()
+            return str(row[0]) if row and row[0] is not None else None
+
+        return await self._call(select)
 
     async def ping(self) -> bool:
         return bool(await self._call(lambda db: db.execute("SELECT 1").fetchone()))

@@ -53,11 +53,19 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def find(self, key: str) -> GameRecord | None:
-        """The game whose join or watch key is ``key``, or ``None``."""
+        """The game whose join, watch or replay key is ``key``, or ``None``."""
 
     @abc.abstractmethod
     async def save(self, record: GameRecord) -> bool:
         """Store ``record`` if the stored version is ``record.version - 1``; False if it is not."""
+
+    @abc.abstractmethod
+    async def save_review(self, game_id: str, review: str) -> None:
+        """Keep a game's review (text) with the game, replacing any earlier one; it goes when the game goes."""
+
+    @abc.abstractmethod
+    async def load_review(self, game_id: str) -> str | None:
+        """The review last saved with this game, or None."""
 
     @abc.abstractmethod
     async def delete_idle(self, before: float) -> int:
@@ -92,11 +100,14 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._games: dict[str, GameRecord] = {}
         self._keys: dict[str, str] = {}
+        self._reviews: dict[str, str] = {}
 
     async def create(self, record: GameRecord) -> None:
         self._games[record.id] = record
         self._keys[record.join_key] = record.id
         self._keys[record.watch_key] = record.id
+        if record.replay_key:
+            self._keys[record.replay_key] = record.id
 
     async def load(self, game_id: str) -> GameRecord | None:
         return self._games.get(game_id)
@@ -110,6 +121,8 @@ class MemoryStore(Store):
         if stored is None or stored.version != record.version - 1:
             return False
         self._games[record.id] = record
+        if record.replay_key:  # a game stored before replays gets its key later
+            self._keys[record.replay_key] = record.id
         return True
 
     async def delete_idle(self, before: float) -> int:
@@ -118,7 +131,16 @@ class MemoryStore(Store):
             del self._games[record.id]
             self._keys.pop(record.join_key, None)
             self._keys.pop(record.watch_key, None)
+            self._keys.pop(record.replay_key or "", None)
+            self._reviews.pop(record.id, None)
         return len(idle)
+
+    async def save_review(self, game_id: str, review: str) -> None:
+        if game_id in self._games:
+            self._reviews[game_id] = review
+
+    async def load_review(self, game_id: str) -> str | None:
+        return self._reviews.get(game_id)
 
     async def ping(self) -> bool:
         return True

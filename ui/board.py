@@ -123,6 +123,9 @@ class BoardView:
         self.playable = playable
         self.columns: list[ui.element] = []
         self._four: set[int] = set()
+        self.other_keys: Callable[[KeyEventArguments], None] | None = None
+        """Gets the keys other than 1..7 (the move list's arrows), so a page needs only one keyboard element."""
+        self.has_keys = keys
         with (
             ui.element("div")
             .classes("c4-board")
@@ -146,12 +149,15 @@ class BoardView:
     def let_go(self) -> None:
         """The page is gone: drop the callback (it refers back to the page's objects: a cycle)."""
         self._on_column = _ignore
+        self.other_keys = None
 
     def _on_key(self, event: KeyEventArguments) -> Awaitable[None] | None:
         # The key's name, not its code, so the number row and the keypad both work.
         name = event.key.name
         if event.action.keydown and not event.action.repeat and name in _COLUMN_KEYS:
             return self._on_column(int(name) - 1)  # NiceGUI awaits what a handler returns
+        if self.other_keys is not None:
+            self.other_keys(event)
         return None
 
     def column_html(self, column: int) -> str:

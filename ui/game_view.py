@@ -9,7 +9,7 @@ from typing import Literal
 
 from nicegui import ui
 
-from engine.connect4 import Connect4Error, Outcome, Player, Termination
+from engine.connect4 import Connect4, Connect4Error, Outcome, Player, Termination
 from games.errors import GameError, StoreUnavailableError
 from games.hub import GameChanged, GameEvent, GameHub, LiveGame, NewGame
 from games.model import Mode, Role
@@ -83,6 +83,8 @@ class GameView:
         self.identity = identity
         self._on_change: list[Callable[[GameEvent], None]] = []
         self._last_refusal = ("", 0.0)
+        self.past: Connect4 | None = None
+        """An earlier position the board shows instead of the present (see :meth:`show_past`)."""
         # A page opened on a finished game shows the result in its status line; only a new end is announced.
         self._announced = live.is_over
         with panel:
@@ -134,6 +136,9 @@ class GameView:
         if self.role is Role.SPECTATOR:
             self._refuse("Spectators cannot play.", "info")
             return
+        if self.past is not None:
+            self._refuse("The board shows an earlier move: go back to the game to play.", "info")
+            return
         await self.attempt(lambda: self.hub.play(self.live, self.identity, column))
 
     async def attempt(self, action: Callable[[], Awaitable[object]]) -> bool:
@@ -158,14 +163,20 @@ class GameView:
     def may_move(self) -> bool:
         """Whether it is this browser's side's turn in a started game, with nobody thinking (the end aside)."""
         live = self.live
-        return live.board.turn in self.role.players and live.record.started and not live.thinking
+        return live.board.turn in self.role.players and live.record.started and not live.thinking and self.past is None
+
+    def show_past(self, board: Connect4 | None) -> None:
+        """Show ``board``, an earlier position of this game, while the game goes on; None shows the present again."""
+        self.past = board
+        self.board.show(board or self.live.board)
+        self.refresh()
 
     def refresh(self) -> None:
         """Recompute what depends on more than the board (status line, who may move, end of game)."""
         self.status.set_text(status_text(self.live, self.role))
         if self.spinner is not None:
             self.spinner.set_visibility(self.live.thinking)
-        self.board.set_playable(self.may_move(), self.live.board)
+        self.board.set_playable(self.may_move(), self.past or self.live.board)
         self._set_over()
 
     def _set_over(self) -> None:
@@ -178,7 +189,7 @@ class GameView:
             # Colours swap in a rematch: this browser's role follows its seat.
             self.role = self.live.record.role_of(self.identity)
         self.board.playable = self.may_move()
-        if not isinstance(event, GameChanged):
+        if not isinstance(event, GameChanged) and self.past is None:
             self.board.show_event(event, self.live.board)
         self.refresh()
         # A result is announced once per page, when the game ends; every later change (a reload, a

@@ -12,10 +12,12 @@ from games.computer import Analyst, ComputerPlayer
 from games.errors import GameError, GameNotFoundError, StoreUnavailableError
 from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
 from games.model import Mode, Role
+from ui import replay
 from ui.analysis import AnalysisPanel
 from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
 from ui.layout import ABOVE_BOARD, SidePanel
+from ui.moves import GameMoves
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
 
@@ -57,6 +59,7 @@ def unavailable(exc: StoreUnavailableError) -> None:
 
 def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
     """Add the pages to the app (called once per app, so tests can build a fresh one)."""
+    replay.register(hub, analyst)
 
     async def find(key: str) -> LiveGame | None:
         """The game for a link's key, or None after showing why there is none."""
@@ -133,6 +136,8 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             if role is not Role.SPECTATOR:
                 with panel:
                     local_controls(view, hub, live, identity, analyst)
+            with panel:
+                GameMoves(view, hub)
         computer.consider(live)
 
     @ui.page("/local", language=LANGUAGE)
@@ -179,6 +184,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                 with panel:
                     local_controls(view, hub, live, identity, analyst, analysis=analysis)
                     how = ui.label("Click a column or press 1 to 7. Red starts.").classes("text-sm opacity-80")
+                    GameMoves(view, hub)
                 # At the end the status line says the result, and nothing on the page says to play on.
                 how.set_visibility(not live.is_over)
 
@@ -249,6 +255,7 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
         with panel:
             invite = InviteCard(live, str(request.base_url).rstrip("/")) if is_creator(live, identity) else None
             controls = OnlineControls(view) if role is not Role.SPECTATOR else None
+            GameMoves(view, hub)
 
         def show_players(event: GameEvent | None = None) -> None:
             if isinstance(event, MovePlayed) and event.outcome is None:

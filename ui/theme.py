@@ -178,13 +178,15 @@ a.c4-link, .c4-page a:not(.q-btn) {{ color: var(--c4-link); }}
 @media (min-width: 1024px) {{
   .c4-game {{
     display: grid !important; grid-template-columns: minmax(0, 1fr) minmax(18rem, 24rem);
+    /* A last row that takes what a tall side panel needs more, so the values stay right under the board. */
+    grid-template-rows: auto auto auto 1fr;
     grid-auto-rows: min-content; column-gap: 2rem; row-gap: 0.75rem; align-items: start;
   }}
   .c4-game > * {{ grid-column: 1 / -1; }}
   .c4-game > .c4-board {{ grid-column: 1; grid-row: 2; justify-self: center; }}
   .c4-game > .c4-values {{ grid-column: 1; grid-row: 3; justify-self: center; margin-top: 0; }}
   .c4-game > .c4-side {{
-    grid-column: 2; grid-row: 2 / span 2; display: flex; flex-direction: column; gap: 0.75rem;
+    grid-column: 2; grid-row: 2 / span 3; display: flex; flex-direction: column; gap: 0.75rem;
     padding: 1rem; border-radius: 0.75rem; border: 1px solid rgba(127, 127, 127, 0.35);
   }}
   .c4-game > .c4-side > * {{ order: 0; }}

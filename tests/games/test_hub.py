@@ -248,3 +248,32 @@ async def test_creating_games_is_rate_limited(hub: GameHub) -> None:
     with pytest.raises(RateLimitedError, match="starting games too quickly"):
         await hub.create(Mode.ONLINE, "alice")
     await hub.create(Mode.ONLINE, "bob")
+
+
+async def test_a_replay_key_opens_the_game_for_looking_and_no_other_key_does(hub: GameHub) -> None:
+    live = await hub.create(Mode.ONLINE, "alice")
+    key = live.record.replay_key
+    assert key is not None
+    assert key not in (live.record.join_key, live.record.watch_key)
+    assert await hub.find_replay(key) is live
+    for other in (live.record.join_key, live.record.watch_key, "nope"):
+        with pytest.raises(GameNotFoundError):
+            await hub.find_replay(other)
+    hub.forget(live.id)
+    fresh = await hub.find_replay(key)  # from the store, as another server would
+    assert fresh.record == live.record
+    assert fresh.record.role_of("alice") is Role.RED  # the key seats nobody: roles come from identities
+
+
+async def test_a_game_stored_before_replays_gets_a_replay_key_when_asked(hub: GameHub) -> None:
+    live = await hub.create(Mode.LOCAL, "alice")
+    old = replace(live.record, replay_key=None, version=live.record.version + 1)
+    assert await hub.store.save(old)
+    hub.forget(live.id)
+    live = await hub.get(live.id)
+    assert live.record.replay_key is None
+    key = await hub.replay_key(live)
+    assert live.record.replay_key == key
+    assert await hub.replay_key(live) == key  # once given, it stays
+    hub.forget(live.id)
+    assert (await hub.find_replay(key)).id == live.id

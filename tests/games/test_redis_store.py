@@ -146,6 +146,42 @@ async def test_delete_idle_removes_old_games_with_their_keys(store: RedisStore, 
     }
 
 
+async def test_a_replay_key_and_a_review_round_trip_and_go_with_the_game(
+    store: RedisStore, redis_server: RedisServer
+) -> None:
+    game = new_record(replay_key=new_key(), updated=time.time() - 100)
+    await store.create(game)
+    assert await store.find(game.replay_key or "") == game
+    assert await store.load_review(game.id) is None
+    await store.save_review(game.id, '{"moves":"","scores":[]}')
+    assert await store.load_review(game.id) == '{"moves":"","scores":[]}'
+    moved = game.changed(moves="4")
+    assert await store.save(moved)
+    assert await store.find(game.replay_key or "") == moved
+    assert await store.load_review(game.id) == '{"moves":"","scores":[]}'  # a save leaves the review alone
+    assert await store.delete_idle(time.time() - 50) == 0  # the save counted as activity
+    assert await store.delete_idle(time.time() + 1) == 1
+    assert await store.find(game.replay_key or "") is None
+    assert await store.load_review(game.id) is None
+    await store.save_review(game.id, "{}")  # a review of a game that is gone is not kept
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        assert await client.keys("c4:*") == []
+    finally:
+        await client.aclose()
+
+
+async def test_a_game_stored_before_replays_gets_its_replay_key_on_a_later_save(store: RedisStore) -> None:
+    game = new_record()
+    assert game.replay_key is None
+    await store.create(game)
+    keyed = game.changed(replay_key=new_key())
+    assert await store.save(keyed)
+    assert await store.find(keyed.replay_key or "") == keyed
+    assert await store.save(keyed.changed(moves="4"))  # the next save keeps it (and writes no key again)
+    assert (await store.find(keyed.replay_key or "")) == await store.load(game.id)
+
+
 async def test_a_save_counts_as_activity_for_delete_idle(store: RedisStore) -> None:
     record = new_record(updated=time.time() - 100)
     await store.create(record)

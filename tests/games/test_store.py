@@ -238,3 +238,74 @@ async def test_a_failing_write_takes_no_other_write_with_it(tmp_path: Path) -> N
     for game in others:
         assert await store.load(game.id) == game
     await store.close()
+
+
+async def test_a_replay_key_finds_its_game_and_a_review_is_kept_with_it(store: Store) -> None:
+    game = record(replay_key=new_key())
+    await store.create(game)
+    assert await store.find(game.replay_key or "") == game
+    assert await store.load_review(game.id) is None
+    await store.save_review(game.id, '{"moves":"4","scores":[[0,0,0,1,0,0,0]]}')
+    await store.save_review(game.id, '{"moves":"","scores":[]}')  # a later review replaces the earlier one
+    assert await store.load_review(game.id) == '{"moves":"","scores":[]}'
+    saved = game.changed(moves="44")
+    assert await store.save(saved)
+    assert await store.load(game.id) == saved
+    assert await store.load_review(game.id) == '{"moves":"","scores":[]}'  # a move leaves the review alone
+
+
+async def test_a_game_stored_without_a_replay_key_gets_one_on_a_later_save(store: Store) -> None:
+    game = record()
+    assert game.replay_key is None
+    await store.create(game)
+    keyed = game.changed(replay_key=new_key())
+    assert await store.save(keyed)
+    assert await store.find(keyed.replay_key or "") == keyed
+
+
+async def test_a_review_goes_with_its_game(store: Store) -> None:
+    game = GameRecord(**{**record(replay_key=new_key()).__dict__, "updated": time.time() - 100})
+    await store.create(game)
+    await store.save_review(game.id, "{}")
+    assert await store.delete_idle(time.time() - 50) == 1
+    assert await store.load_review(game.id) is None
+    assert await store.find(game.replay_key or "") is None
+    await store.save_review(game.id, "{}")  # a review of a game that is gone is not kept
+    assert await store.load_review(game.id) is None
+
+
+async def test_an_sqlite_file_from_before_replays_gets_a_replay_key_for_every_game(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    columns = (
+        "id TEXT PRIMARY KEY, mode TEXT NOT NULL, join_key TEXT NOT NULL UNIQUE, watch_key TEXT NOT NULL UNIQUE,"
+        " red TEXT, yellow TEXT, moves TEXT NOT NULL, resigned TEXT, rematch TEXT NOT NULL, round INTEGER NOT NULL,"
+        " level TEXT, version INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL"
+    )
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE games ({columns})")
+        for name in ("a", "b"):
+            db.execute(
+                "INSERT INTO games VALUES (?, 'local', ?, ?, 'x', 'x', '4453', NULL, '', 1, NULL, 3, 0, 0)",
+                (name, f"join-{name}", f"watch-{name}"),
+            )
+    db.close()
+    store = await started(path)
+    try:
+        first, second = await store.load("a"), await store.load("b")
+        assert first is not None
+        assert second is not None
+        assert first.moves == "4453"
+        assert first.replay_key is not None
+        assert first.replay_key != second.replay_key
+        assert await store.find(first.replay_key) == first
+        await store.save_review("a", "{}")
+        assert await store.load_review("a") == "{}"
+    finally:
+        await store.close()
+    reopened = await started(path)  # the migration runs once: the keys stay
+    try:
+        again = await reopened.load("a")
+        assert again is not None
+        assert again.replay_key == first.replay_key
+    finally:
+        await reopened.close()

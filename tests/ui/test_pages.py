@@ -145,6 +145,8 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
         element_of(user, "board"),  # whose turn it is, for the preview colour
         element_of(user, "status"),
         element_of(user, "position-link"),  # the link to this position names the new move
+        element_of(user, "moves"),  # the move list gains the move
+        element_of(user, "steps"),  # stepping back becomes possible after the first move only
     }
     assert changed == expected
 
@@ -158,6 +160,7 @@ async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
         element_of(user, "board"),
         element_of(user, "status"),
         element_of(user, "position-link"),
+        element_of(user, "moves"),
     }
 
 
