@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from engine.bitboard import CENTRE_ORDER
 from engine.connect4 import COLUMNS, Connect4, Player
 from games.store import Store
 
@@ -36,9 +37,6 @@ log = logging.getLogger(__name__)
 
 Scores = tuple[int | None, ...]
 """The value of each of the seven columns for the side to move (None: the column is full)."""
-
-# Among equally good columns the one nearest the centre, as the solver's best move picks it.
-_CENTRE_FIRST = (3, 2, 4, 1, 5, 0, 6)
 
 
 class Result(enum.IntEnum):
@@ -93,7 +91,7 @@ def _best_score(scores: Sequence[int | None]) -> int:
 def perfect_column(scores: Sequence[int | None]) -> int:
     """The column (0..6) a perfect player picks: the best score, nearest the centre among equals."""
     best = _best_score(scores)
-    return next(column for column in _CENTRE_FIRST if scores[column] == best)
+    return next(column for column in CENTRE_ORDER if scores[column] == best)
 
 
 def grade(scores: Sequence[int | None], column: int) -> Grade:

@@ -14,7 +14,8 @@ import logging
 from nicegui import ui
 
 from engine.connect4 import COLUMNS, Connect4, Player
-from games.computer import Analyst, describe_score
+from engine.score import Score
+from games.computer import Analyst
 from games.errors import GameNotFoundError, StoreUnavailableError
 from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
 from games.review import GameReview, Grade, Reviewer, perfect_column, result_of
@@ -227,7 +228,7 @@ class ReplayView:
             )
             for column, label in enumerate(self.value_labels):
                 score = scores[column]
-                text = describe_score(score, index)
+                text = "full" if score is None else str(Score(score, index))
                 label.classes[:] = ["c4-value"]
                 if score is not None:
                     label.classes.append(f"c4-value-{result_of(score).name.lower()}")
