@@ -192,15 +192,6 @@ PATCHES: tuple[Patch, ...] = (
         "bench/results/experiments-memory.md",
         _set(ws_per_message_deflate=False),
     ),
-    Patch(
-        "no-uvicorn-ping",
-        "uvicorn ws_ping_interval (20 s)",
-        "ui.run option",
-        _UVICORN,
-        "a second heartbeat per page, duplicating Engine.IO's, avoided",
-        _SUMMARY,
-        _set(ws_ping_interval=None),
-    ),
 )
 
 
