@@ -93,6 +93,8 @@ class LiveGame:
         """Other instances' reports: instance id -> (views per seat, when reported)."""
         self.thinking = False
         """True while the computer chooses its move in this game."""
+        self.stored = True
+        """False for a draft (:meth:`GameHub.draft`): shown on a page, stored only by its first change."""
         self.lock = asyncio.Lock()
         self._listeners: list[Listener] = []
 
@@ -248,13 +250,32 @@ class GameHub:
         :class:`~engine.connect4.InvalidPositionError`.
         """
         self.create_limit.check(identity)
+        record = self._new_record(mode, identity, level=level, side=side, moves=moves)
+        await self.store.create(record)
+        log.info("game %s: created (%s)", record.id, mode)
+        return self._remember(record)
+
+    def draft(self, mode: Mode, identity: str, *, moves: str = "") -> LiveGame:
+        """A game to show on a page that is not stored yet: its first change stores it.
+
+        A page view must store nothing (link previews, prefetchers and floods cost no row), so the
+        new-game limit is checked then too, not here. Not known to :meth:`find` until stored.
+        """
+        live = LiveGame(self._new_record(mode, identity, moves=moves))
+        live.stored = False
+        return live
+
+    @staticmethod
+    def _new_record(
+        mode: Mode, identity: str, *, level: Level | None = None, side: Player = Player.RED, moves: str = ""
+    ) -> GameRecord:
         moves = Connect4.from_moves(moves).moves_str()
         red, yellow = identity, None
         if mode is Mode.LOCAL:
             yellow = identity
         elif mode is Mode.COMPUTER:
             red, yellow = (identity, COMPUTER) if side is Player.RED else (COMPUTER, identity)
-        record = GameRecord(
+        return GameRecord(
             id=new_id(),
             mode=mode,
             join_key=new_key(),
@@ -265,9 +286,6 @@ class GameHub:
             level=level,
             moves=moves,
         )
-        await self.store.create(record)
-        log.info("game %s: created (%s)", record.id, mode)
-        return self._remember(record)
 
     async def get(self, game_id: str) -> LiveGame:
         """The live game with this id, loaded from the store if this process has not shown it yet."""
@@ -362,7 +380,7 @@ class GameHub:
         """A view of ``role`` opened or came back."""
         for player in role.players:
             live.presence[player] += 1
-        if role.players:
+        if role.players and live.stored:
             live.announce(GameChanged())
             self._spawn(self._share_presence(live))
 
@@ -370,7 +388,7 @@ class GameHub:
         """A view of ``role`` closed or lost its connection."""
         for player in role.players:
             live.presence[player] = max(0, live.presence[player] - 1)
-        if role.players:
+        if role.players and live.stored:
             live.announce(GameChanged())
             self._spawn(self._share_presence(live))
 
@@ -522,7 +540,9 @@ class GameHub:
         # races with other processes.
         async with live.lock:
             record = change(live.record)
-            if not await self.store.save(record):
+            if not live.stored:
+                await self._store_draft(live, record)
+            elif not await self.store.save(record):
                 fresh = await self.store.load(live.id)
                 if fresh is None:
                     raise GameNotFoundError
@@ -531,3 +551,15 @@ class GameHub:
                 raise ConflictError
             live.apply(record)
         self._changed(live)
+
+    async def _store_draft(self, live: LiveGame, record: GameRecord) -> None:
+        # The first change of a draft starts the game: it counts against the new-game limit, and
+        # the changed record is the first one stored (the store's versions start from it).
+        identity = record.red if record.red != COMPUTER else record.yellow
+        self.create_limit.check(identity or "")
+        await self.store.create(record)
+        log.info("game %s: created (%s) by its first change", record.id, record.mode)
+        live.stored = True
+        self._live[live.id] = live
+        self._keys[record.join_key] = self._keys[record.watch_key] = live.id
+        self._spawn(self.store.follow(live.id))

@@ -134,6 +134,10 @@ def moves_html(moves: str, current: int, grades: tuple[Grade, ...] = ()) -> str:
     return "".join(items)
 
 
+def _ignore(_: int) -> None:
+    pass
+
+
 class MoveSteps:
     """The numbered moves and the controls that pick a moment (``on_show(n)``: show the position after n moves).
 
@@ -171,6 +175,12 @@ class MoveSteps:
         if keyboard:  # without one of its own, the page's keyboard passes the keys to on_key
             SafeKeyboard(on_key=self.on_key, ignore=["input", "select", "textarea"])
         self._render()
+        ui.context.client.on_delete(self._let_go)
+
+    def _let_go(self) -> None:
+        # on_show refers back to the page's objects, which hold this: without the link the page is
+        # freed when NiceGUI deletes it, not by a pass of the cyclic collector.
+        self._on_show = _ignore
 
     def set_link(self, url: str | None) -> None:
         """Show a link beside the steps (the replay of a finished game), or none."""

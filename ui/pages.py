@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import Request
-from fastapi.responses import RedirectResponse
 from nicegui import app, ui
 
 from engine.connect4 import COLUMNS, ROWS, InvalidPositionError, Player
@@ -141,33 +140,27 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
         computer.consider(live)
 
     @ui.page("/local", language=LANGUAGE)
-    async def new_local() -> RedirectResponse | None:
-        try:
-            live = await hub.create(Mode.LOCAL, browser_id())
-        except GameError as exc:
-            ui.context.client.status_code = 429
-            with frame("Play on this device"):
-                ui.label(str(exc)).classes("text-xl").mark("refused")
-                ui.link("Back to the home page", "/").props('aria-label="Back to the home page"')
-            return None
-        return RedirectResponse(f"/local/{live.record.join_key}", status_code=303)
+    def new_local() -> None:
+        # A page view stores nothing: the board is a draft until its first move (games/hub.py).
+        local_page(hub, hub.draft(Mode.LOCAL, browser_id()), Role.BOTH, browser_id(), analyst)
 
     @ui.page("/analyze", language=LANGUAGE)
-    async def analyze(pos: str = "") -> RedirectResponse | None:
+    def analyze(pos: str = "") -> None:
+        # Opening a position is looking at it, not starting a game: no store, no new-game limit.
         try:
             if len(pos) > MAX_MOVES:
                 raise InvalidPositionError(
                     f"A position has at most {MAX_MOVES} moves, one per cell; this link has {len(pos)} characters."
                 )
-            live = await hub.create(Mode.LOCAL, browser_id(), moves=pos)
-        except (InvalidPositionError, GameError) as exc:
+            live = hub.draft(Mode.LOCAL, browser_id(), moves=pos)
+        except InvalidPositionError as exc:
             with frame("Analysis"):
                 ui.label("That position cannot be analysed.").classes("text-xl font-bold").mark("bad-position")
                 ui.label(str(exc))
                 ui.link("Back to the home page", "/").props('aria-label="Back to the home page"')
             ui.context.client.status_code = 400
-            return None
-        return RedirectResponse(f"/local/{live.record.join_key}?analysis=1", status_code=303)
+            return
+        local_page(hub, live, Role.BOTH, browser_id(), analyst, analysis=True)
 
     @ui.page("/local/{key}", language=LANGUAGE)
     async def local(key: str, analysis: bool = False) -> None:
@@ -176,22 +169,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             return
         identity = browser_id()
         role = live.record.role_of(identity) if key == live.record.join_key else Role.SPECTATOR
-        with frame("Play on this device"):
-            store_status_banner(hub)
-            panel = SidePanel()
-            view = GameView(hub, live, role, identity, panel)
-            if role is Role.BOTH:
-                with panel:
-                    local_controls(view, hub, live, identity, analyst, analysis=analysis)
-                    how = ui.label("Click a column or press 1 to 7. Red starts.").classes("text-sm opacity-80")
-                    GameMoves(view, hub)
-                # At the end the status line says the result, and nothing on the page says to play on.
-                how.set_visibility(not live.is_over)
-
-                def say_how(_: GameEvent) -> None:
-                    how.set_visibility(not live.is_over)
-
-                view.on_change(say_how)
+        local_page(hub, live, role, identity, analyst, analysis=analysis)
 
     @ui.page("/join/{key}", language=LANGUAGE)
     async def join(key: str, request: Request) -> None:
@@ -211,6 +189,42 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
         if live is None:
             return
         online_page(hub, live, Role.SPECTATOR, browser_id(), request, full=False)
+
+
+def local_page(
+    hub: GameHub, live: LiveGame, role: Role, identity: str, analyst: Analyst, *, analysis: bool = False
+) -> None:
+    """A game on this device; a draft's address becomes its own link once its first move stores it."""
+    with frame("Play on this device") as readdress:
+        store_status_banner(hub)
+        panel = SidePanel()
+        view = GameView(hub, live, role, identity, panel)
+        if role is Role.BOTH:
+            with panel:
+                local_controls(view, hub, live, identity, analyst, analysis=analysis)
+                how = ui.label("Click a column or press 1 to 7. Red starts.").classes("text-sm opacity-80")
+                GameMoves(view, hub)
+            # At the end the status line says the result, and nothing on the page says to play on.
+            how.set_visibility(not live.is_over)
+
+            def say_how(_: GameEvent) -> None:
+                how.set_visibility(not live.is_over)
+
+            view.on_change(say_how)
+    if not live.stored:
+        link = f"/local/{live.record.join_key}" + ("?analysis=1" if analysis else "")
+
+        linked = False
+
+        def relink(_: GameEvent) -> None:
+            nonlocal linked
+            if live.stored and not linked:
+                linked = True  # a reload, a bookmark or the back button now find the game by its own link
+                with view.board.root:
+                    ui.navigate.history.replace(link)
+                readdress(link)
+
+        view.on_change(relink)
 
 
 def local_controls(

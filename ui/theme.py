@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -270,8 +270,11 @@ def header_html(title: str, here: str) -> str:
 
 
 @contextmanager
-def frame(title: str) -> Iterator[None]:
-    """The chrome around every page: a header with the page's title, the way home and the dark-mode switch."""
+def frame(title: str) -> Iterator[Callable[[str], None]]:
+    """The chrome around every page: a header with the page's title, the way home and the dark-mode switch.
+
+    It gives the function that tells the header the page's address changed (the dark-mode switch comes back there).
+    """
     ui.page_title(f"{title} · Connect Four" if title != "Connect Four" else title)
     # A page follows the system setting (ui.run(dark=None)) until the player picks a side, and the
     # element that sets it is built only then: most players never pick one.
@@ -284,10 +287,18 @@ def frame(title: str) -> Iterator[None]:
     url = ui.context.client.request.url
     here = url.path + (f"?{url.query}" if url.query else "")
     with ui.header().classes("items-center px-4 py-2"):
-        ui.html(
-            header_html(title, here),
-            sanitize=False,  # built here; the outside parts, the page's own path and its title, are escaped
-        ).classes("w-full flex items-center justify-between no-wrap gap-2").mark("header")
+        header = (
+            ui.html(
+                header_html(title, here),
+                sanitize=False,  # built here; the outside parts, the page's own path and its title, are escaped
+            )
+            .classes("w-full flex items-center justify-between no-wrap gap-2")
+            .mark("header")
+        )
     # The page's own content element is the column: a wrapper would be one more element per browser.
     ui.context.client.content.classes("w-full max-w-3xl mx-auto items-center gap-4 p-3 c4-page")
-    yield
+
+    def readdress(path: str) -> None:
+        header.set_content(header_html(title, path))
+
+    yield readdress

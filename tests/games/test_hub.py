@@ -277,3 +277,41 @@ async def test_a_game_stored_before_replays_gets_a_replay_key_when_asked(hub: Ga
     assert await hub.replay_key(live) == key  # once given, it stays
     hub.forget(live.id)
     assert (await hub.find_replay(key)).id == live.id
+
+
+async def test_a_draft_is_stored_by_its_first_move_only() -> None:
+    store = MemoryStore()
+    hub = GameHub(store)
+    drafts = [hub.draft(Mode.LOCAL, "alice", moves="4453") for _ in range(50)]  # no limit on looking
+    live = drafts[0]
+    assert not live.stored
+    assert live.record.moves == "4453"
+    assert hub.live_games == 0
+    with pytest.raises(GameNotFoundError):
+        await hub.find(live.record.join_key)
+    assert await store.load(live.id) is None
+    hub.connect(live, Role.BOTH)  # a draft's page connecting shares no presence
+    events: list[GameEvent] = []
+    live.subscribe(events.append)
+    await hub.play(live, "alice", 0)
+    assert live.stored
+    assert [type(event) for event in events] == [MovePlayed]
+    stored = await store.load(live.id)
+    assert stored is not None
+    assert stored.moves == "44531"
+    assert await hub.find(live.record.join_key) is live
+    await hub.play(live, "alice", 1)  # later moves save as usual, on the stored version
+    stored = await store.load(live.id)
+    assert stored is not None
+    assert stored.moves == "445312"
+
+
+async def test_a_drafts_first_move_counts_as_a_new_game(hub: GameHub) -> None:
+    for _ in range(10):
+        await hub.play(hub.draft(Mode.LOCAL, "alice"), "alice", 3)
+    draft = hub.draft(Mode.LOCAL, "alice")
+    with pytest.raises(RateLimitedError, match="starting games too quickly"):
+        await hub.play(draft, "alice", 3)
+    assert not draft.stored
+    assert draft.record.moves == ""
+    assert hub.live_games == 10

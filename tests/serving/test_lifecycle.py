@@ -13,7 +13,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from nicegui import Client
+from fastapi.responses import RedirectResponse
+from nicegui import Client, ui
 from nicegui.testing import User
 
 from serving.lifecycle import IdleExit, inherited_socket, open_pages
@@ -101,7 +102,11 @@ def test_bad_serving_settings_are_clear_errors(env: dict[str, str], message: str
 
 
 async def test_a_page_that_only_redirected_stops_counting_as_open(user: User) -> None:
-    await user.open("/local")  # makes a game and sends the browser to its own address
+    @ui.page("/test-redirect")
+    def redirect() -> RedirectResponse:
+        return RedirectResponse("/local", status_code=303)
+
+    await user.open("/test-redirect")  # a page that only sends the browser elsewhere
     await user.should_see("Red's turn")
     now = time.time()
     built = [client for client in Client.instances.values() if client._response_built]

@@ -45,19 +45,21 @@ def test_a_whole_game_in_chromium(app_server: AppServer, chromium: Browser) -> N
     expect(page.locator(".c4-win")).to_have_count(4)
     # The winning move reached the browser as element updates for what it changed, not a new board:
     # column 1 (the landed disc, the four, the preview), the board's classes (turn, end, last-move
-    # marker), the status line, the link to the position and the line on how to play (hidden at the
-    # end). Column 2 is not sent again.
+    # marker), the status line, the link to the position, the line on how to play (hidden at the
+    # end), the move list (the new move) and its steps (the replay link). Column 2 is not sent again.
     changed = {key for update in updates[sent_before:] for key in update if key != "_id"}
 
     def element_id(locator: Any) -> str:
         return str(locator.get_attribute("id")).removeprefix("c")
 
     expected = {
-        element_id(page.get_by_role("button", name="Column 1")),
+        element_id(page.get_by_role("button", name="Column 1", exact=True)),
         element_id(page.get_by_role("group", name="Connect Four board")),
         element_id(page.get_by_text("Player red wins!").first),
         element_id(page.get_by_role("link", name="Link to this position")),
         element_id(page.get_by_text("Click a column or press 1 to 7.")),
+        element_id(page.get_by_role("group", name="Moves")),
+        element_id(page.locator(".c4-steps")),
     }
     assert changed == expected, (changed, expected)
     # The browser draws the last-move marker on that disc alone, from the board's class.

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import re
+import sqlite3
+from pathlib import Path
 
 import pytest
 from nicegui import app, ui
@@ -135,6 +138,8 @@ async def test_the_board_classes_say_whose_turn_where_the_last_disc_fell_and_the
 
 async def test_a_move_sends_only_the_elements_it_changed(user: User) -> None:
     await user.open("/local")
+    await click_column(user, 1)  # the first move stores the game and gives the page its own address
+    await click(user, "Undo")  # back to an empty board, now a stored game
     await asyncio.sleep(0.3)  # let the page's first messages go out
     with sent_updates(user) as sent:
         await click_column(user, 4)
@@ -187,12 +192,62 @@ async def test_a_refusal_repeated_at_once_is_shown_once(user: User, monkeypatch:
     assert user.notify.messages.count("This slot is full.") == 2
 
 
-async def test_starting_games_too_fast_is_refused_with_a_message(user: User) -> None:
-    statuses = [(await user.http_client.get("/local")).status_code for _ in range(12)]
-    assert statuses[:10] == [303] * 10
-    response = await user.http_client.get("/local")
-    assert response.status_code == 429
-    assert "You are starting games too quickly; try again in a minute." in response.text
+def stored_games(database: Path) -> list[tuple[str, str]]:
+    """The (join key, moves) of every game in the test's SQLite file."""
+    with contextlib.closing(sqlite3.connect(database)) as db:
+        return db.execute("SELECT join_key, moves FROM games").fetchall()
+
+
+async def test_starting_games_too_fast_is_refused_with_a_message(user: User, database_in_tmp: Path) -> None:
+    for _ in range(10):
+        await user.open("/local")
+        await click_column(user, 4)
+    await user.open("/local")  # looking is never refused: only the first move starts a game
+    await click_column(user, 4)
+    await user.should_see("You are starting games too quickly; try again in a minute.")
+    assert cell_label(user, 1, 4) == "Row 1, column 4: empty"
+    assert len(stored_games(database_in_tmp)) == 10
+
+
+async def test_a_page_view_stores_no_game_and_the_first_move_does(
+    user: User, database_in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for path in ("/local", "/analyze?pos=4453", "/local", "/"):
+        assert (await user.http_client.get(path)).status_code == 200, path
+    await user.open("/local")
+    await user.should_see("Red's turn")
+    assert stored_games(database_in_tmp) == []
+    addresses: list[str] = []
+    monkeypatch.setattr(user.navigate.history, "replace", addresses.append)
+    await click_column(user, 4)
+    ((key, moves),) = stored_games(database_in_tmp)
+    assert moves == "4"
+    assert addresses == [f"/local/{key}"]  # the page's address is now the game's own link
+    (header,) = user.find(marker="header").elements
+    assert f"next=%2Flocal%2F{key}" in header.props["innerHTML"]  # and the dark-mode switch comes back to it
+    await click_column(user, 3)
+    assert addresses == [f"/local/{key}"]  # rewritten once
+    await user.open(f"/local/{key}")  # a reload finds the game
+    assert cell_label(user, 1, 4) == "Row 1, column 4: red"
+    assert cell_label(user, 1, 3) == "Row 1, column 3: yellow"
+    assert len(stored_games(database_in_tmp)) == 1
+
+
+async def test_a_position_link_opened_again_and_again_is_never_refused(
+    user: User, database_in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(20):
+        await user.open("/analyze?pos=4453")
+        assert cell_label(user, 2, 4) == "Row 2, column 4: yellow"
+    (switch,) = user.find(marker="analysis-switch").elements
+    assert switch.props["aria-pressed"] == "true"
+    assert stored_games(database_in_tmp) == []
+    addresses: list[str] = []
+    monkeypatch.setattr(user.navigate.history, "replace", addresses.append)
+    await click_column(user, 1)
+    ((key, moves),) = stored_games(database_in_tmp)
+    assert moves == "44531"
+    assert addresses == [f"/local/{key}?analysis=1"]
 
 
 async def follow_dark_mode_switch(user: User, name: str) -> None:
@@ -272,7 +327,7 @@ async def test_every_page_says_its_language(user: User) -> None:
 
 async def test_a_position_longer_than_the_board_is_an_error_that_says_so(user: User) -> None:
     full = "547125662261271266215743771576315353334444"  # fills the board with no four: a draw
-    assert (await user.http_client.get(f"/analyze?pos={full}")).status_code == 303
+    assert (await user.http_client.get(f"/analyze?pos={full}")).status_code == 200
     response = await user.http_client.get(f"/analyze?pos={full}1")
     assert response.status_code == 400
     assert "A position has at most 42 moves, one per cell; this link has 43 characters." in response.text
