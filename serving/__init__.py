@@ -82,16 +82,6 @@ PATCHES: tuple[Patch, ...] = (
         ((runtime._UPSTREAM_HANDLE_DISCONNECT, "b015c485f51fe8de"),),
     ),
     Patch(
-        "props-parse-cache",
-        "nicegui Props.parse",
-        "staticmethod replaced by a cache in front of upstream's",
-        _NICEGUI,
-        "about 200 objects in cycles per game page (300,000 for 1500 pages) avoided",
-        _SUMMARY,
-        _call(runtime.parse_props_once),
-        ((runtime._UPSTREAM_PROPS_PARSE, "1a141e1a489f865c"),),
-    ),
-    Patch(
         "page-request-release",
         "nicegui Client.request (a Starlette Request's private _receive/_send)",
         "connect handler",

@@ -14,7 +14,6 @@ import engineio.async_drivers.asgi as engineio_asgi
 from nicegui import Client, app, background_tasks, core
 from nicegui.element import Element
 from nicegui.persistence import FilePersistentDict, PersistentDict
-from nicegui.props import Props
 from starlette.types import Receive, Scope, Send
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "handle_socket_events_in_order",
     "index_tab_pages",
     "let_go_of_page_request",
-    "parse_props_once",
     "release_memory",
     "slow_heartbeat",
     "tune_gc",
@@ -59,38 +57,6 @@ def tune_gc(thresholds: tuple[int, int, int] = GC_THRESHOLDS) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*thresholds)
-
-
-_UPSTREAM_PROPS_PARSE = Props.parse
-_PARSED_PROPS: dict[str, dict[str, Any]] = {}
-_PARSED_PROPS_LIMIT = 2048
-_IMMUTABLE = (str, int, float, bool)
-
-
-def _parse_props_once(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    parsed = _PARSED_PROPS.get(text)
-    if parsed is None:
-        parsed = _UPSTREAM_PROPS_PARSE(text)
-        if not all(isinstance(value, _IMMUTABLE) for value in parsed.values()):
-            return parsed  # a list or dict value: every caller gets its own
-        if len(_PARSED_PROPS) >= _PARSED_PROPS_LIMIT:
-            _PARSED_PROPS.clear()
-        _PARSED_PROPS[text] = parsed
-    return dict(parsed)
-
-
-def parse_props_once() -> None:
-    """Parse each ``element.props("...")`` string once per process, not once per page.
-
-    NiceGUI parses a quoted value (``aria-label="Column 1"``) with ``ast.literal_eval``, whose
-    nested functions form a reference cycle on every call: building one game page left about
-    200 objects for the cyclic collector, 1500 pages 300,000 (tests/ui/test_online.py). The
-    pages pass the same few strings every time, so the parsed result is kept (up to 2048 of
-    them) and each caller gets a copy; a string with a list or dict value is parsed each time.
-    """
-    Props.parse = staticmethod(_parse_props_once)  # type: ignore[method-assign]
 
 
 _UPSTREAM_HANDLE_DELETE = Element._handle_delete

@@ -12,6 +12,7 @@ from engine.score import Score
 from games.computer import Analyst
 from games.hub import GameChanged, GameEvent
 from ui.game_view import GameView
+from ui.labels import named
 
 __all__ = ["AnalysisPanel"]
 
@@ -31,7 +32,7 @@ class AnalysisPanel:
         self._shown = show
         with ui.element("div").classes("c4-values" if show else "c4-values c4-values-off").mark("analysis") as self.row:
             self.values = [
-                ui.label("").classes("c4-value").props(f'aria-label="Column {column + 1} value: unknown"')
+                named(ui.label(""), f"Column {column + 1} value: unknown").classes("c4-value")
                 for column in range(COLUMNS)
             ]
         # Right under the board, so that each value stands under its column.
@@ -40,12 +41,10 @@ class AnalysisPanel:
         if container is not None:
             self.row.move(container, target_index=container.default_slot.children.index(board) + 1)
         with ui.row().classes("c4-controls gap-2 justify-center"):
-            self.hint_button = ui.button("Hint", icon="lightbulb", on_click=self.hint).props(
-                'outline aria-label="Hint"'
-            )
+            self.hint_button = ui.button("Hint", icon="lightbulb", on_click=self.hint).props("outline aria-label=Hint")
             self.toggle = (
                 ui.button("Analysis", icon="insights", on_click=self.switch)
-                .props(f'outline aria-label="Analysis" aria-pressed="{str(show).lower()}"')
+                .props(f"outline aria-label=Analysis aria-pressed={str(show).lower()}")
                 .mark("analysis-switch")
             )
         view.on_change(self._on_change)

@@ -20,6 +20,7 @@ from nicegui.events import KeyEventArguments
 from engine.connect4 import COLUMNS, ROWS, Connect4, Player
 from games.hub import GameEvent, MovePlayed, MoveUndone, NewGame
 from ui.keyboard import SafeKeyboard
+from ui.labels import named
 
 __all__ = ["BoardView", "cell_label", "column_html", "last_move_class"]
 
@@ -127,16 +128,16 @@ class BoardView:
         """Gets the keys other than 1..7 (the move list's arrows), so a page needs only one keyboard element."""
         self.has_keys = keys
         with (
-            ui.element("div")
+            named(ui.element("div"), "Connect Four board")
             .classes("c4-board")
-            .props('role="group" aria-label="Connect Four board"')
+            .props("role=group")
             .mark("board") as self.root
         ):
             for column in range(COLUMNS):
                 control = (
-                    ui.element("button")
+                    named(ui.element("button"), f"Column {column + 1}")
                     .classes("c4-column")
-                    .props(f'type="button" aria-label="Column {column + 1}"')
+                    .props("type=button")
                     .mark(f"column-{column + 1}")
                 )
                 # The column is bound here, on the server: nothing the browser sends can change it.

@@ -17,6 +17,7 @@ from fastapi.responses import PlainTextResponse, Response
 from nicegui import Client, app, core, ui
 from starlette.exceptions import HTTPException
 
+from ui.labels import named
 from ui.theme import LANGUAGE, frame
 
 __all__ = ["add_error_pages", "error_page"]
@@ -39,7 +40,7 @@ def error_page(status: int, detail: str = "") -> None:
     with frame(title):
         ui.label(f"{title}.").classes("text-2xl font-bold").mark("error")
         ui.label(detail or sentence)
-        ui.link("Back to the home page", "/").props('aria-label="Back to the home page"')
+        named(ui.link("Back to the home page", "/"), "Back to the home page")
 
 
 def _serve(request: Request, status: int) -> Response:

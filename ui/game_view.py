@@ -14,6 +14,7 @@ from games.errors import GameError, StoreUnavailableError
 from games.hub import GameChanged, GameEvent, GameHub, LiveGame, NewGame
 from games.model import Mode, Role
 from ui.board import BoardView
+from ui.labels import named
 from ui.layout import ABOVE_BOARD, SidePanel
 
 __all__ = ["REPEAT_QUIET_SECONDS", "GameView", "rematch_note", "result_text", "status_text"]
@@ -91,16 +92,15 @@ class GameView:
             self.status = (
                 ui.label(status_text(live, role))
                 .classes(f"c4-status {ABOVE_BOARD}")
-                .props('aria-live="polite"')
+                .props("aria-live=polite")
                 .mark("status")
             )
             # Only a game against the computer ever thinks: other pages do without the element.
             self.spinner: ui.spinner | None = None
             if live.record.mode is Mode.COMPUTER:
                 self.spinner = (
-                    ui.spinner("dots", size="lg")
+                    named(ui.spinner("dots", size="lg"), "The computer is thinking")
                     .classes(ABOVE_BOARD)
-                    .props('aria-label="The computer is thinking"')
                     .mark("thinking")
                 )
                 self.spinner.set_visibility(live.thinking)

@@ -7,6 +7,7 @@ import html
 from nicegui import ui
 
 from games.hub import LiveGame
+from ui.labels import named
 
 __all__ = ["InviteCard", "copy", "is_creator"]
 
@@ -40,9 +41,9 @@ class InviteCard:
 
     @staticmethod
     def _copy_button(url: str, name: str) -> ui.button:
-        return ui.button(name.capitalize(), icon="content_copy", on_click=lambda: copy(url, name)).props(
-            f'flat dense no-caps aria-label="Copy {name}"'
-        )
+        return named(
+            ui.button(name.capitalize(), icon="content_copy", on_click=lambda: copy(url, name)), f"Copy {name}"
+        ).props("flat dense no-caps")
 
     def refresh(self) -> None:
         """Show the invitation that fits the seats now (and send nothing when that has not changed)."""

@@ -23,6 +23,7 @@ from games.hub import GameEvent, GameHub, MovePlayed, MoveUndone, NewGame
 from games.review import Grade
 from ui.game_view import GameView
 from ui.keyboard import SafeKeyboard
+from ui.labels import named
 
 __all__ = ["CSS", "GameMoves", "MoveSteps", "moves_html"]
 
@@ -166,9 +167,9 @@ class MoveSteps:
         )
         self.steps.props["innerHTML"] = steps_html(present=present)
         self.list = (
-            ui.element("div")
+            named(ui.element("div"), "Moves")
             .classes("c4-moves")
-            .props('role="group" aria-label="Moves"')
+            .props("role=group")
             .mark("moves")
             .on("click", self._clicked, js_handler=_CLICKED_MOVE)
         )

@@ -15,6 +15,7 @@ from ui import replay
 from ui.analysis import AnalysisPanel
 from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
+from ui.labels import named
 from ui.layout import ABOVE_BOARD, SidePanel
 from ui.moves import GameMoves
 from ui.store_status import store_status_banner
@@ -45,7 +46,7 @@ def not_found() -> None:
     with frame("Game not found"):
         ui.label("Game not found.").classes("text-2xl font-bold").mark("not-found")
         ui.label("The link is wrong, or the game ended and was cleaned up.")
-        ui.link("Back to the home page", "/").props('aria-label="Back to the home page"')
+        named(ui.link("Back to the home page", "/"), "Back to the home page")
 
 
 def unavailable(exc: StoreUnavailableError) -> None:
@@ -76,11 +77,11 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             ui.label("Connect Four").classes("text-3xl font-bold")
             ui.label("Drop discs, get four in a row: across, down or diagonally.")
             with ui.column().classes("items-stretch gap-3 w-full max-w-xs"):
-                ui.button("Play on this device", on_click=lambda: ui.navigate.to("/local")).props(
-                    'size=lg aria-label="Play on this device"'
-                )
-                ui.button("Invite a friend", on_click=invite).props('size=lg aria-label="Invite a friend"')
-                ui.button("Play the computer", on_click=computer_dialog).props('size=lg aria-label="Play the computer"')
+                named(
+                    ui.button("Play on this device", on_click=lambda: ui.navigate.to("/local")), "Play on this device"
+                ).props("size=lg")
+                named(ui.button("Invite a friend", on_click=invite), "Invite a friend").props("size=lg")
+                named(ui.button("Play the computer", on_click=computer_dialog), "Play the computer").props("size=lg")
 
     async def invite() -> None:
         try:
@@ -94,12 +95,12 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
         with ui.dialog(value=True) as dialog, ui.card().classes("gap-3"):
             ui.label("Play the computer").classes("text-lg font-bold")
             # A radio group: a screen reader says which colour is chosen (a toggle's buttons do not).
-            side = ui.radio({"red": "Red (moves first)", "yellow": "Yellow"}, value="red").props(
-                'inline aria-label="Your colour"'
+            side = named(ui.radio({"red": "Red (moves first)", "yellow": "Yellow"}, value="red"), "Your colour").props(
+                "inline"
             )
             level = (
                 ui.select({lv.name: title for lv, (title, _) in LEVELS.items()}, value=Level.CASUAL.name, label="Level")
-                .props('aria-label="Level"')
+                .props("aria-label=Level")
                 .classes("w-64")
             )
             about = ui.label(LEVELS[Level.CASUAL][1]).classes("text-sm opacity-80 max-w-xs").mark("level-about")
@@ -115,7 +116,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                 dialog.close()
                 ui.navigate.to(f"/computer/{live.record.join_key}")
 
-            ui.button("Start", on_click=start).props('aria-label="Start"')
+            ui.button("Start", on_click=start).props("aria-label=Start")
 
     @ui.page("/computer/{key}", language=LANGUAGE)
     async def against_computer(key: str) -> None:
@@ -157,7 +158,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             with frame("Analysis"):
                 ui.label("That position cannot be analysed.").classes("text-xl font-bold").mark("bad-position")
                 ui.label(str(exc))
-                ui.link("Back to the home page", "/").props('aria-label="Back to the home page"')
+                named(ui.link("Back to the home page", "/"), "Back to the home page")
             ui.context.client.status_code = 400
             return
         local_page(hub, live, Role.BOTH, browser_id(), analyst, analysis=True)
@@ -232,16 +233,18 @@ def local_controls(
 ) -> None:
     """New game, Undo, Hint, Analysis, and a link to this position: for games on one device."""
     with ui.row().classes("c4-controls gap-2 justify-center"):
-        ui.button(
-            "New game", icon="restart_alt", on_click=lambda: view.attempt(lambda: hub.new_game(live, identity))
-        ).props('outline aria-label="New game"')
+        named(
+            ui.button(
+                "New game", icon="restart_alt", on_click=lambda: view.attempt(lambda: hub.new_game(live, identity))
+            ),
+            "New game",
+        ).props("outline")
         ui.button("Undo", icon="undo", on_click=lambda: view.attempt(lambda: hub.undo(live, identity))).props(
-            'outline aria-label="Undo"'
+            "outline aria-label=Undo"
         )
     AnalysisPanel(view, analyst, show=analysis)
     share = (
-        ui.link("Link to this position", f"/analyze?pos={live.board.moves_str()}")
-        .props('aria-label="Link to this position"')
+        named(ui.link("Link to this position", f"/analyze?pos={live.board.moves_str()}"), "Link to this position")
         .classes("text-sm")
         .mark("position-link")
     )
@@ -361,10 +364,10 @@ class OnlineControls:
             with self.button, ui.dialog() as self._dialog, ui.card():
                 ui.label("Resign this game? Your opponent wins.")
                 with ui.row():
-                    ui.button("Resign", on_click=self._resign).props('color=negative aria-label="Confirm resign"').mark(
+                    named(ui.button("Resign", on_click=self._resign), "Confirm resign").props("color=negative").mark(
                         "confirm-resign"
                     )
-                    ui.button("Cancel", on_click=self._dialog.close).props('flat aria-label="Cancel"')
+                    ui.button("Cancel", on_click=self._dialog.close).props("flat aria-label=Cancel")
         self._dialog.open()
 
     async def _resign(self) -> None:

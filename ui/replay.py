@@ -21,6 +21,7 @@ from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
 from games.review import GameReview, Grade, Reviewer, perfect_column, result_of
 from ui.board import BoardView
 from ui.errors import error_page
+from ui.labels import named
 from ui.layout import ABOVE_BOARD, SidePanel
 from ui.moves import CSS, MoveSteps
 from ui.theme import LANGUAGE, Theme, frame
@@ -88,7 +89,7 @@ def register(hub: GameHub, analyst: Analyst) -> None:
             with frame("Review"):
                 ui.label("This game is not over yet.").classes("text-2xl font-bold").mark("not-over")
                 ui.label("Its review opens once the game has ended; until then its replay shows the moves so far.")
-                ui.link("Replay the moves so far", f"/replay/{key}").props('aria-label="Replay the moves so far"')
+                named(ui.link("Replay the moves so far", f"/replay/{key}"), "Replay the moves so far")
             return
         stored = await reviewer.stored(live.id, moves) if live.is_over else None
         ReplayView(hub, reviewer, live, key, index, stored, start_review=review)
@@ -119,7 +120,7 @@ class ReplayView:
                     ui.label(self._title()).classes(f"text-base font-medium {ABOVE_BOARD}").mark("replay-title")
                 )
                 self.status = (
-                    ui.label().classes(f"c4-status {ABOVE_BOARD}").props('aria-live="polite"').mark("replay-status")
+                    ui.label().classes(f"c4-status {ABOVE_BOARD}").props("aria-live=polite").mark("replay-status")
                 )
                 self.next_move = ui.label().classes(f"text-sm {ABOVE_BOARD}").mark("next-move")
             self.board = BoardView(Connect4.from_moves(self.moves[:index]), _ignore, keys=False, playable=False)
@@ -134,19 +135,20 @@ class ReplayView:
             with panel:
                 self.steps = MoveSteps(self.moves, self._show, index=index)
                 with ui.row().classes("c4-controls gap-2 items-center"):
-                    self.play_here = (
-                        ui.link("Play from here", "#").props('aria-label="Play from here"').mark("play-from-here")
-                    )
-                    self.moment = ui.link("Link to this move", "#").props('aria-label="Link to this move"')
+                    self.play_here = named(ui.link("Play from here", "#"), "Play from here").mark("play-from-here")
+                    self.moment = named(ui.link("Link to this move", "#"), "Link to this move")
                     self.moment.mark("moment-link")
                 with ui.column().classes("gap-2 w-full") as self.review_box:
                     self.review_button = (
-                        ui.button("Review this game", icon="insights", on_click=self.start_review)
-                        .props('color=primary aria-label="Review this game"')
+                        named(
+                            ui.button("Review this game", icon="insights", on_click=self.start_review),
+                            "Review this game",
+                        )
+                        .props("color=primary")
                         .mark("review-button")
                     )
-                    self.progress = ui.linear_progress(value=0, show_value=False).props(
-                        'aria-label="Review progress" instant-feedback'
+                    self.progress = named(ui.linear_progress(value=0, show_value=False), "Review progress").props(
+                        "instant-feedback"
                     )
                     self.progress_text = ui.label().classes("text-sm").mark("review-progress")
                     self.verdict = ui.label().classes("text-base font-medium").mark("verdict")
@@ -337,7 +339,7 @@ class ReplayView:
         if self.chart is None:
             with self.review_box:
                 self.chart = ui.echart(options).classes("c4-chart w-full h-56").mark("summary-chart")
-                self.chart.props('aria-label="Moves of each player by grade"')
+                named(self.chart, "Moves of each player by grade")
         else:
             self.chart.options.clear()
             self.chart.options.update(options)

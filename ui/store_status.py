@@ -13,6 +13,7 @@ from nicegui import ui
 
 from games.hub import GameHub
 from games.store import Store
+from ui.labels import named
 
 __all__ = ["LOST_LABEL", "LOST_TEXT", "store_status_banner"]
 
@@ -36,9 +37,9 @@ class _Spot:
                 return
             with (
                 self.container,
-                ui.row()
+                named(ui.row(), LOST_LABEL)
                 .classes("w-full items-center no-wrap gap-2 px-4 py-2 rounded bg-negative text-white")
-                .props(f'role="alert" aria-label="{LOST_LABEL}"')
+                .props("role=alert")
                 .mark("store-lost") as self.banner,
             ):
                 ui.icon("cloud_off")

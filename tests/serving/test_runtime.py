@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import types
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +12,6 @@ import engineio.async_drivers.asgi as engineio_asgi
 import pytest
 from nicegui import Client
 from nicegui.element import Element
-from nicegui.props import Props
 from nicegui.testing import User
 from starlette.types import Message, Scope
 
@@ -25,7 +23,6 @@ from serving.runtime import (
     MemoryReturner,
     forget_tabs,
     handle_socket_events_in_order,
-    parse_props_once,
     release_memory,
     tune_gc,
 )
@@ -332,89 +329,6 @@ async def test_an_empty_user_storage_goes_once_its_browser_has_no_page_open(
         app.storage._active_request_sessions.pop("arriving", None)
         users.pop("arriving", None)
         users[keeper_session].clear()
-
-
-async def test_opening_a_game_page_leaves_no_cycles_of_functions(create_user: Callable[[], User]) -> None:
-    # Building a page passes the same props strings every time (aria-label="Column 1", ...);
-    # parsed with ast.literal_eval on each page, they left about 200 objects in cycles per page
-    # (functions and their cells), 300,000 for 1500 pages. (The simulated browser's own HTTP
-    # client leaves a few objects of its own, so the check is on functions and cells.)
-    from tests.ui.helpers import status
-    from tests.ui.test_online import invite
-
-    red, yellow, spectator = create_user(), create_user(), create_user()
-    join, watch = await invite(red)
-    await yellow.open(join)
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
-        await spectator.open(watch)
-        gc.collect()
-        closures = [o for o in gc.garbage if isinstance(o, types.FunctionType | types.CellType)]
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
-    assert status(spectator) == "Red's turn"
-    assert closures == []
-
-
-ParseProps = Callable[[str | None], dict[str, object]]
-
-PROPS_STRINGS = [
-    'type="button" aria-label="Column 3"',
-    "flat dense no-caps aria-label='Copy the join link'",
-    "size=lg outline",
-    'role="group" aria-label="Connect Four board" tabindex=0',
-    "loading",
-]
-
-
-@pytest.fixture
-def upstream_props_parse() -> Iterator[ParseProps]:
-    upstream = runtime._UPSTREAM_PROPS_PARSE
-    installed = Props.__dict__["parse"]  # the staticmethod itself: Props.parse would unwrap it
-    yield upstream
-    Props.parse = installed  # type: ignore[method-assign]
-
-
-@pytest.mark.parametrize("text", PROPS_STRINGS)
-def test_props_strings_parse_as_upstream_parses_them(upstream_props_parse: ParseProps, text: str) -> None:
-    parse_props_once()
-    assert Props.parse(text) == upstream_props_parse(text)
-    first = Props.parse(text)
-    first["extra"] = True  # an element's props are its own: a caller's change is not kept
-    assert Props.parse(text) == upstream_props_parse(text)
-
-
-def test_a_props_string_is_parsed_once_and_leaves_no_garbage(
-    upstream_props_parse: ParseProps,
-) -> None:
-    parse_props_once()
-    text = 'icon=flag aria-label="Resign" outline'
-    Props.parse(text)
-    gc.collect()
-    gc.disable()
-    try:
-        upstream_props_parse(text)
-        left_by_upstream = gc.collect()
-        for _ in range(10):
-            Props.parse(text)
-        left_now = gc.collect()
-    finally:
-        gc.enable()
-    assert left_by_upstream > 0  # ast.literal_eval's cycle: what the cache is for
-    assert left_now == 0
-
-
-def test_a_list_value_is_parsed_for_each_caller(upstream_props_parse: ParseProps) -> None:
-    parse_props_once()
-    text = "options=[1,2,3]"
-    first, second = Props.parse(text), Props.parse(text)
-    assert first == second == upstream_props_parse(text)
-    assert first["options"] is not second["options"]
-    assert Props.parse(None) == Props.parse("") == {}
 
 
 async def test_a_deleted_game_page_is_freed_without_the_cyclic_collector(create_user: Callable[[], User]) -> None:
