@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.connect4 import Connect4, Outcome, Player, Termination
 from engine.levels import Level
+from games.clock import Clock
 
 __all__ = ["KEY_BYTES", "GameRecord", "Mode", "Role", "level_from_text", "new_id", "new_key"]
 
@@ -102,6 +103,8 @@ class GameRecord:
     updated: float = field(default_factory=time.time)
     replay_key: str | None = None
     """The key of the game's replay link: it shows the moves and grants no seat (None if stored before replays)."""
+    clock: Clock | None = None
+    """The time control of a timed online game (:mod:`games.clock`); ``None`` for none."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -134,6 +137,8 @@ class GameRecord:
         """The board's outcome, or a win by resignation."""
         if self.resigned is not None:
             return Outcome(Termination.RESIGNATION, self.resigned.other)
+        if self.clock is not None and self.clock.out is not None:
+            return Outcome(Termination.TIME, self.clock.out.other)
         return (board or self.board()).outcome
 
     # -- changing ----------------------------------------------------------------------------
@@ -162,6 +167,7 @@ class GameRecord:
             "created": self.created,
             "updated": self.updated,
             "replay_key": self.replay_key,
+            "clock": self.clock.to_json() if self.clock else None,
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -185,4 +191,5 @@ class GameRecord:
             created=data["created"],
             updated=data["updated"],
             replay_key=data.get("replay_key"),  # records saved before replays have none
+            clock=Clock.from_json(data.get("clock")),  # nor before clocks
         )
