@@ -163,11 +163,12 @@ class LiveGame:
         else:
             for _ in range(len(old.moves) - len(record.moves)):
                 events.append(MoveUndone(self.board.undo()))
-        if (old.red, old.yellow, old.resigned, old.rematch) != (
+        if (old.red, old.yellow, old.resigned, old.rematch, old.clock and old.clock.out) != (
             record.red,
             record.yellow,
             record.resigned,
             record.rematch,
+            record.clock and record.clock.out,  # a loss on time
         ):
             events.append(GameChanged())
         for event in events:
