@@ -15,8 +15,10 @@ from games.clock import CHOICES, Clock, clock_text
 from games.errors import NotAllowedError, OutOfTimeError
 from games.hub import GameHub
 from games.model import GameRecord, Mode
+from games.redis_store import RedisStore
 from games.sqlite_store import SQLiteStore
 from games.store import MemoryStore
+from tests.redis_fixtures import RedisServer
 
 RED, YELLOW = Player.RED, Player.YELLOW
 
@@ -188,3 +190,26 @@ async def test_clocks_survive_a_restart_and_a_clock_that_ran_out_meanwhile_ends_
     assert reloaded.clock is not None
     assert reloaded.clock.out is YELLOW
     await hub.close()
+
+
+async def test_two_instances_on_redis_record_one_loss_on_time(redis_server: RedisServer) -> None:
+    first, second = GameHub(RedisStore(redis_server.url)), GameHub(RedisStore(redis_server.url))
+    await first.start()
+    await second.start()
+    try:
+        record = await timed_game(first, 1)
+        here, there = await first.get(record.id), await second.get(record.id)  # both show the game
+        await first.play(here, "alice", 3)
+        await asyncio.sleep(1.5)  # both instances' timers come due
+        for live in (here, there):
+            outcome = live.outcome
+            assert outcome is not None
+            assert (outcome.termination, outcome.winner) == (Termination.TIME, RED)
+        stored = await first.store.load(record.id)
+        assert stored is not None
+        assert stored.version == here.record.version == there.record.version
+        # created, joined, one move, one loss on time: no second record of it
+        assert stored.version == record.version + 2
+    finally:
+        await first.close()
+        await second.close()
