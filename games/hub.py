@@ -29,7 +29,7 @@ from games.errors import (
     OutOfTimeError,
     SpectatorError,
 )
-from games.model import GameRecord, Mode, Role, new_id, new_key
+from games.model import PHRASES, GameRecord, Mode, Role, Said, new_id, new_key
 from games.ratelimit import RateLimiter
 from games.store import Store
 
@@ -163,12 +163,13 @@ class LiveGame:
         else:
             for _ in range(len(old.moves) - len(record.moves)):
                 events.append(MoveUndone(self.board.undo()))
-        if (old.red, old.yellow, old.resigned, old.rematch, old.clock and old.clock.out) != (
+        if (old.red, old.yellow, old.resigned, old.rematch, old.clock and old.clock.out, old.said) != (
             record.red,
             record.yellow,
             record.resigned,
             record.rematch,
             record.clock and record.clock.out,  # a loss on time
+            record.said,  # a quick message
         ):
             events.append(GameChanged())
         for event in events:
@@ -203,6 +204,8 @@ class GameHub:
                 rate=0.2, burst=10, message="You are starting games too quickly; try again in a minute."
             )
         self.move_limit, self.create_limit = move_limit, create_limit
+        # A few quick messages a minute is a conversation; more is spam.
+        self.message_limit = RateLimiter(rate=0.1, burst=4, message="Too many messages at once: wait a little.")
         self._live: dict[str, LiveGame] = {}
         self._keys: dict[str, str] = {}  # join and watch keys of the live games
         self._change_hooks: list[Callable[[LiveGame], None]] = []
@@ -552,6 +555,20 @@ class GameHub:
         await self._change(live, ask)
         return live.record.round != round_before
 
+    async def say(self, live: LiveGame, identity: str, phrase: object) -> None:
+        """Send one of :data:`~games.model.PHRASES` to the other player (and the spectators)."""
+        if not isinstance(phrase, str) or phrase not in PHRASES:
+            raise NotAllowedError(f"Only these messages can be sent: {', '.join(PHRASES)}.")
+
+        def speak(record: GameRecord) -> GameRecord:
+            role = record.role_of(identity)
+            if record.mode is not Mode.ONLINE or role not in (Role.RED, Role.YELLOW):
+                raise NotAllowedError("Quick messages are for the two players of an online game.")
+            return record.changed(said=Said(role.players[0], phrase, time.time()))
+
+        self.message_limit.check(identity)
+        await self._change(live, speak)
+
     async def time_out(self, live: LiveGame) -> bool:
         """Record that the mover's time ran out, if it did; True if this call recorded it.
 
@@ -603,7 +620,7 @@ class GameHub:
         left, nothing comes, and the buckets of 1500 departed browsers would stay. Returns how
         many were dropped.
         """
-        return self.move_limit.sweep() + self.create_limit.sweep()
+        return self.move_limit.sweep() + self.create_limit.sweep() + self.message_limit.sweep()
 
     async def cleanup(self, max_idle: float) -> int:
         """Delete games nobody has changed for ``max_idle`` seconds, and forget them here."""

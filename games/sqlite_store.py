@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from engine.connect4 import Player
 from games.clock import Clock
 from games.errors import StoreUnavailableError
-from games.model import GameRecord, Mode, level_from_text
+from games.model import GameRecord, Mode, Said, level_from_text
 from games.store import Store
 
 __all__ = ["SQLiteStore"]
@@ -43,12 +43,13 @@ CREATE TABLE IF NOT EXISTS games (
     updated REAL NOT NULL,
     replay_key TEXT,
     review TEXT,
-    clock TEXT
+    clock TEXT,
+    said TEXT
 );
 CREATE INDEX IF NOT EXISTS games_updated ON games (updated);
 """
 # Files made before replays lack the replay_key and review columns (their games get a replay key
-# each, random like new ones), files made before clocks the clock column.
+# each, random like new ones), files made before clocks and quick messages the clock and said columns.
 _MIGRATIONS = {
     "replay_key": (
         "ALTER TABLE games ADD COLUMN replay_key TEXT",
@@ -56,11 +57,12 @@ _MIGRATIONS = {
     ),
     "review": ("ALTER TABLE games ADD COLUMN review TEXT",),
     "clock": ("ALTER TABLE games ADD COLUMN clock TEXT",),
+    "said": ("ALTER TABLE games ADD COLUMN said TEXT",),
 }
 _INDEXES = "CREATE UNIQUE INDEX IF NOT EXISTS games_replay_key ON games (replay_key);"
 _COLUMNS = (
     "id, mode, join_key, watch_key, red, yellow, moves, resigned, rematch, round, level, version, created, updated,"
-    " replay_key, clock"
+    " replay_key, clock, said"
 )
 
 _Job = Callable[[sqlite3.Connection], Any]
@@ -97,6 +99,7 @@ def _row(record: GameRecord) -> tuple[Any, ...]:
         record.updated,
         record.replay_key,
         record.clock.to_json() if record.clock else None,
+        record.said.to_json() if record.said else None,
     )
 
 
@@ -129,6 +132,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         updated,
         replay_key,
         clock,
+        said,
     ) = row
     return GameRecord(
         id=id_,
@@ -147,6 +151,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         updated=updated,
         replay_key=replay_key,
         clock=Clock.from_json(clock),
+        said=Said.from_json(said),
     )
 
 
@@ -289,8 +294,9 @@ class SQLiteStore(Store):
         def update(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 "UPDATE games SET red = ?, yellow = ?, moves = ?, resigned = ?, rematch = ?, round = ?, level = ?,"
-                " version = ?, updated = ?, replay_key = ?, clock = ? WHERE id = ? AND version = ?",
-                (*row[4:12], row[13], record.replay_key, row[15], record.id, record.version - 1),
+                " version = ?, updated = ?, replay_key = ?, clock = ?, said = ?"
+                " WHERE id = ? AND version = ?",
+                (*row[4:12], row[13], record.replay_key, row[15], row[16], record.id, record.version - 1),
             )
             return cursor.rowcount == 1
 

@@ -1,24 +1,24 @@
 """Both players' clocks on the page of a timed online game, the mover's counting down.
 
-The server's clock decides (:mod:`games.clock`); the page only shows it. One label for both
-clocks per page, and one ticker for the whole app that redraws the running ones every second
-(a timer per page would be a task per page): a page of a game without a clock builds nothing.
+The server's clock decides (:mod:`games.clock`); the page only shows it: one label for both
+clocks, redrawn by the app's ticker (:mod:`ui.ticker`) while one runs. A page of a game without a
+clock builds nothing.
 """
 
 from __future__ import annotations
 
 import time
-import weakref
 
-from nicegui import app, ui
+from nicegui import ui
 
 from engine.connect4 import Player
 from games.clock import CHOICES, clock_text
 from games.hub import GameEvent
 from ui.game_view import GameView
 from ui.layout import ABOVE_BOARD
+from ui.ticker import tick_me
 
-__all__ = ["CSS", "GameClocks", "clock_choice", "start_ticking"]
+__all__ = ["CSS", "GameClocks", "clock_choice"]
 
 CSS = """
 .c4-clocks { font-variant-numeric: tabular-nums; font-size: 1.125rem; font-weight: 500; }
@@ -42,17 +42,19 @@ class GameClocks:
         self._shown = ""
         view.on_change(self._on_event)
         self.show()
-        _RUNNING.add(self)  # weakly: a page that is gone drops out by itself
 
     def _on_event(self, _: GameEvent) -> None:
         self.show()
 
-    def show(self) -> None:
-        """Draw both clocks as they read now."""
+    def tick(self) -> bool:
+        return not self.label.is_deleted and self.show()
+
+    def show(self) -> bool:
+        """Draw both clocks as they read now; True while one runs."""
         live = self.view.live
         clock = live.record.clock
         if clock is None:
-            return
+            return False
         now = time.time()
         turn = live.board.turn
         running = clock.since is not None and not live.is_over
@@ -64,19 +66,6 @@ class GameClocks:
         if text != self._shown:
             self._shown = text
             self.label.set_text(text)
-
-
-_RUNNING: weakref.WeakSet[GameClocks] = weakref.WeakSet()
-
-
-def _tick() -> None:
-    for clocks in list(_RUNNING):
-        if clocks.label.is_deleted:
-            _RUNNING.discard(clocks)
-        else:
-            clocks.show()
-
-
-def start_ticking() -> None:
-    """Redraw every page's running clocks once a second (called once per app)."""
-    app.timer(1.0, _tick)
+        if running:
+            tick_me(self)
+        return running

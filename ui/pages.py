@@ -14,14 +14,17 @@ from games.model import Mode, Role
 from ui import replay
 from ui.analysis import AnalysisPanel
 from ui.clocks import CSS as CLOCKS_CSS
-from ui.clocks import GameClocks, clock_choice, start_ticking
+from ui.clocks import GameClocks, clock_choice
 from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
 from ui.labels import named
 from ui.layout import ABOVE_BOARD, SidePanel
+from ui.messages import CSS as MESSAGES_CSS
+from ui.messages import QuickMessages
 from ui.moves import GameMoves
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
+from ui.ticker import start_ticking
 
 __all__ = ["LEVELS", "browser_id", "register"]
 
@@ -62,7 +65,7 @@ def unavailable(exc: StoreUnavailableError) -> None:
 def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
     """Add the pages to the app (called once per app, so tests can build a fresh one)."""
     replay.register(hub, analyst)
-    ui.add_css(CLOCKS_CSS, shared=True)
+    ui.add_css(CLOCKS_CSS + MESSAGES_CSS, shared=True)
     start_ticking()
 
     async def find(key: str) -> LiveGame | None:
@@ -282,6 +285,7 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
         with panel:
             invite = InviteCard(live, str(request.base_url).rstrip("/")) if is_creator(live, identity) else None
             controls = OnlineControls(view) if role is not Role.SPECTATOR else None
+            QuickMessages(view)
             GameMoves(view, hub)
 
         def show_players(event: GameEvent | None = None) -> None:
