@@ -83,6 +83,7 @@ class Termination(enum.Enum):
     WIN = "win"
     DRAW = "draw"
     RESIGNATION = "resignation"  # never produced by the board itself; for callers that track resignation
+    TIME = "time"  # never produced by the board itself; for callers that keep clocks
 
 
 Cell = tuple[int, int]

@@ -49,6 +49,13 @@ class NotStartedError(GameError):
         super().__init__("Waiting for an opponent to join.")
 
 
+class OutOfTimeError(GameError):
+    """A move after the mover's clock ran out (the game is lost on time)."""
+
+    def __init__(self) -> None:
+        super().__init__("Your time is up: the game is lost on time.")
+
+
 class NotAllowedError(GameError):
     """An action this kind of game or this moment does not allow (the message says which)."""
 

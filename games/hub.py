@@ -14,20 +14,22 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine.connect4 import Connect4, GameOverError, Move, NotYourTurnError, Outcome, Player
 from engine.levels import Level
+from games.clock import Clock
 from games.errors import (
     ConflictError,
     GameError,
     GameNotFoundError,
     NotAllowedError,
     NotStartedError,
+    OutOfTimeError,
     SpectatorError,
 )
-from games.model import GameRecord, Mode, Role, new_id, new_key
+from games.model import PHRASES, GameRecord, Mode, Role, Said, new_id, new_key
 from games.ratelimit import RateLimiter
 from games.store import Store
 
@@ -161,11 +163,13 @@ class LiveGame:
         else:
             for _ in range(len(old.moves) - len(record.moves)):
                 events.append(MoveUndone(self.board.undo()))
-        if (old.red, old.yellow, old.resigned, old.rematch) != (
+        if (old.red, old.yellow, old.resigned, old.rematch, old.clock and old.clock.out, old.said) != (
             record.red,
             record.yellow,
             record.resigned,
             record.rematch,
+            record.clock and record.clock.out,  # a loss on time
+            record.said,  # a quick message
         ):
             events.append(GameChanged())
         for event in events:
@@ -200,9 +204,12 @@ class GameHub:
                 rate=0.2, burst=10, message="You are starting games too quickly; try again in a minute."
             )
         self.move_limit, self.create_limit = move_limit, create_limit
+        # A few quick messages a minute is a conversation; more is spam.
+        self.message_limit = RateLimiter(rate=0.1, burst=4, message="Too many messages at once: wait a little.")
         self._live: dict[str, LiveGame] = {}
         self._keys: dict[str, str] = {}  # join and watch keys of the live games
         self._change_hooks: list[Callable[[LiveGame], None]] = []
+        self._clock_timers: dict[str, asyncio.TimerHandle] = {}
 
     async def start(self) -> None:
         """Connect the store; changes other instances make arrive through :meth:`receive`."""
@@ -211,6 +218,9 @@ class GameHub:
 
     async def close(self) -> None:
         """Let pending writes finish and disconnect the store."""
+        for timer in self._clock_timers.values():
+            timer.cancel()
+        self._clock_timers.clear()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -226,6 +236,7 @@ class GameHub:
         self._change_hooks.append(hook)
 
     def _changed(self, live: LiveGame) -> None:
+        self._watch_clock(live)
         for hook in self._change_hooks:
             try:
                 hook(live)
@@ -242,15 +253,31 @@ class GameHub:
     # -- finding and creating ------------------------------------------------------------------
 
     async def create(
-        self, mode: Mode, identity: str, *, level: Level | None = None, side: Player = Player.RED, moves: str = ""
+        self,
+        mode: Mode,
+        identity: str,
+        *,
+        level: Level | None = None,
+        side: Player = Player.RED,
+        moves: str = "",
+        clock: int = 0,
     ) -> LiveGame:
         """A new game with ``identity`` seated: red online, both sides locally, ``side`` against the computer.
 
         ``moves`` starts it from a position (solver notation); an invalid one raises the engine's
-        :class:`~engine.connect4.InvalidPositionError`.
+        :class:`~engine.connect4.InvalidPositionError`. ``clock`` gives an online game that many
+        seconds per player (one of :data:`games.clock.CHOICES`; 0 for no clock).
         """
+        if clock and mode is not Mode.ONLINE:
+            raise NotAllowedError("Clocks are for online games.")
+        try:
+            timer = Clock.new(clock) if clock else None  # refused before it counts as a new game
+        except ValueError as exc:
+            raise NotAllowedError(str(exc)) from None
         self.create_limit.check(identity)
         record = self._new_record(mode, identity, level=level, side=side, moves=moves)
+        if timer is not None:
+            record = replace(record, clock=timer)
         await self.store.create(record)
         log.info("game %s: created (%s)", record.id, mode)
         return self._remember(record)
@@ -349,6 +376,9 @@ class GameHub:
             self._drop(live)
 
     def _drop(self, live: LiveGame) -> None:
+        timer = self._clock_timers.pop(live.id, None)
+        if timer is not None:
+            timer.cancel()
         del self._live[live.id]
         self._keys.pop(live.record.join_key, None)
         self._keys.pop(live.record.watch_key, None)
@@ -370,7 +400,9 @@ class GameHub:
         def seat(record: GameRecord) -> GameRecord:
             if record.yellow is not None:
                 raise ConflictError
-            return record.changed(yellow=identity)
+            # Both seats taken: the game starts, and with it red's clock.
+            clock = record.clock.start(time.time()) if record.clock else None
+            return record.changed(yellow=identity, clock=clock)
 
         with contextlib.suppress(ConflictError):  # someone else took the seat a moment earlier
             await self._change(live, seat)
@@ -424,14 +456,21 @@ class GameHub:
                 raise SpectatorError
             if not record.started:
                 raise NotStartedError
-            if record.resigned is not None:
+            if record.resigned is not None or (record.clock is not None and record.clock.out is not None):
                 raise GameOverError
             # The live board is this record's position: a copy spares replaying the game on every move.
             board = live.board.copy() if record is live.record else record.board()
-            if board.turn not in role.players:
+            mover = board.turn
+            if mover not in role.players:
                 raise NotYourTurnError
-            board.play(board.turn, column)  # the engine validates the column, full columns and the end
-            return record.changed(moves=board.moves_str())
+            clock = record.clock
+            now = time.time()
+            if clock is not None and clock.since is not None and clock.left(mover, mover, now) <= 0:
+                raise OutOfTimeError  # the clock's own timer records the loss (time_out)
+            board.play(mover, column)  # the engine validates the column, full columns and the end
+            if clock is not None:
+                clock = clock.moved(mover, now, over=board.outcome is not None)
+            return record.changed(moves=board.moves_str(), clock=clock)
 
         await self._change(live, move)
         if log.isEnabledFor(logging.DEBUG) and (last := live.board.last_move):
@@ -480,7 +519,8 @@ class GameHub:
                 raise GameOverError
             if not record.started:
                 raise NotStartedError
-            return record.changed(resigned=role.players[0])
+            clock = record.clock.stopped(record.board().turn, time.time()) if record.clock else None
+            return record.changed(resigned=role.players[0], clock=clock)
 
         await self._change(live, give_up)
 
@@ -508,11 +548,70 @@ class GameHub:
                 resigned=None,
                 rematch=frozenset(),
                 round=record.round + 1,
+                clock=record.clock.reset().start(time.time()) if record.clock else None,
             )
 
         round_before = live.record.round
         await self._change(live, ask)
         return live.record.round != round_before
+
+    async def say(self, live: LiveGame, identity: str, phrase: object) -> None:
+        """Send one of :data:`~games.model.PHRASES` to the other player (and the spectators)."""
+        if not isinstance(phrase, str) or phrase not in PHRASES:
+            raise NotAllowedError(f"Only these messages can be sent: {', '.join(PHRASES)}.")
+
+        def speak(record: GameRecord) -> GameRecord:
+            role = record.role_of(identity)
+            if record.mode is not Mode.ONLINE or role not in (Role.RED, Role.YELLOW):
+                raise NotAllowedError("Quick messages are for the two players of an online game.")
+            return record.changed(said=Said(role.players[0], phrase, time.time()))
+
+        self.message_limit.check(identity)
+        await self._change(live, speak)
+
+    async def time_out(self, live: LiveGame) -> bool:
+        """Record that the mover's time ran out, if it did; True if this call recorded it.
+
+        Every instance showing the game asks when the clock is due; the store's compare-and-set
+        lets one of them record it.
+        """
+
+        def flag(record: GameRecord) -> GameRecord:
+            clock = record.clock
+            turn = record.board().turn
+            if clock is None or record.outcome() is not None or clock.due(turn, time.time()) is None:
+                raise NotAllowedError("No clock runs in this game.")
+            if clock.left(turn, turn, time.time()) > 0:
+                raise NotAllowedError("The mover still has time.")
+            return record.changed(clock=clock.timed_out(turn))
+
+        try:
+            await self._change(live, flag)
+        except GameError:
+            return False
+        log.info("game %s: %s lost on time", live.id, live.record.clock.out if live.record.clock else None)
+        return True
+
+    def _watch_clock(self, live: LiveGame) -> None:
+        # One timer per running clock, set again by every change: when it fires, the mover's time is gone.
+        timer = self._clock_timers.pop(live.id, None)
+        if timer is not None:
+            timer.cancel()
+        clock = live.record.clock
+        if clock is None or live.is_over or not live.stored:
+            return
+        now = time.time()
+        due = clock.due(live.board.turn, now)
+        if due is None:
+            return
+        loop = asyncio.get_running_loop()
+        # A little after the due time, so the store's clock and ours agree it has passed.
+        self._clock_timers[live.id] = loop.call_later(
+            max(0.0, due - now) + 0.02, lambda: self._spawn(self._time_out_quietly(live))
+        )
+
+    async def _time_out_quietly(self, live: LiveGame) -> None:
+        await self.time_out(live)
 
     def forget_full_limits(self) -> int:
         """Drop the rate limits' buckets that have refilled (a full bucket means no limit yet).
@@ -521,7 +620,7 @@ class GameHub:
         left, nothing comes, and the buckets of 1500 departed browsers would stay. Returns how
         many were dropped.
         """
-        return self.move_limit.sweep() + self.create_limit.sweep()
+        return self.move_limit.sweep() + self.create_limit.sweep() + self.message_limit.sweep()
 
     async def cleanup(self, max_idle: float) -> int:
         """Delete games nobody has changed for ``max_idle`` seconds, and forget them here."""

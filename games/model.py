@@ -11,8 +11,9 @@ from typing import Any
 
 from engine.connect4 import Connect4, Outcome, Player, Termination
 from engine.levels import Level
+from games.clock import Clock
 
-__all__ = ["KEY_BYTES", "GameRecord", "Mode", "Role", "level_from_text", "new_id", "new_key"]
+__all__ = ["KEY_BYTES", "PHRASES", "GameRecord", "Mode", "Role", "Said", "level_from_text", "new_id", "new_key"]
 
 # 16 bytes from the operating system's CSPRNG: 128 bits, well above the 96 a guess must beat.
 KEY_BYTES = 16
@@ -74,6 +75,32 @@ def level_from_text(text: str | None) -> Level | None:
         return None
 
 
+PHRASES = ("Good luck!", "Well played", "Thanks for the game", "Oops")
+"""What players of an online game may say to each other: fixed phrases, so there is nothing to moderate."""
+
+
+@dataclass(frozen=True)
+class Said:
+    """The last quick message of a game: who said which phrase, when (wall time)."""
+
+    player: Player
+    phrase: str
+    at: float
+
+    def to_json(self) -> str:
+        return json.dumps({"player": self.player.value, "phrase": self.phrase, "at": self.at}, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Said | None:
+        """The message a store kept; ``None`` for none, or for a phrase no longer in :data:`PHRASES`."""
+        if not text:
+            return None
+        data = json.loads(text)
+        if data["phrase"] not in PHRASES:
+            return None
+        return cls(Player(data["player"]), data["phrase"], float(data["at"]))
+
+
 @dataclass(frozen=True)
 class GameRecord:
     """One version of a game as stored: keys, seats, moves and the flags around them.
@@ -102,6 +129,10 @@ class GameRecord:
     updated: float = field(default_factory=time.time)
     replay_key: str | None = None
     """The key of the game's replay link: it shows the moves and grants no seat (None if stored before replays)."""
+    clock: Clock | None = None
+    """The time control of a timed online game (:mod:`games.clock`); ``None`` for none."""
+    said: Said | None = None
+    """The last quick message between the players."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -134,6 +165,8 @@ class GameRecord:
         """The board's outcome, or a win by resignation."""
         if self.resigned is not None:
             return Outcome(Termination.RESIGNATION, self.resigned.other)
+        if self.clock is not None and self.clock.out is not None:
+            return Outcome(Termination.TIME, self.clock.out.other)
         return (board or self.board()).outcome
 
     # -- changing ----------------------------------------------------------------------------
@@ -162,6 +195,8 @@ class GameRecord:
             "created": self.created,
             "updated": self.updated,
             "replay_key": self.replay_key,
+            "clock": self.clock.to_json() if self.clock else None,
+            "said": self.said.to_json() if self.said else None,
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -185,4 +220,6 @@ class GameRecord:
             created=data["created"],
             updated=data["updated"],
             replay_key=data.get("replay_key"),  # records saved before replays have none
+            clock=Clock.from_json(data.get("clock")),  # nor before clocks
+            said=Said.from_json(data.get("said")),
         )

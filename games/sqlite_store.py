@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.connect4 import Player
+from games.clock import Clock
 from games.errors import StoreUnavailableError
-from games.model import GameRecord, Mode, level_from_text
+from games.model import GameRecord, Mode, Said, level_from_text
 from games.store import Store
 
 __all__ = ["SQLiteStore"]
@@ -41,22 +42,27 @@ CREATE TABLE IF NOT EXISTS games (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     replay_key TEXT,
-    review TEXT
+    review TEXT,
+    clock TEXT,
+    said TEXT
 );
 CREATE INDEX IF NOT EXISTS games_updated ON games (updated);
 """
-# Files made before replays lack the last two columns; their games get a replay key each (random, like new ones).
+# Files made before replays lack the replay_key and review columns (their games get a replay key
+# each, random like new ones), files made before clocks and quick messages the clock and said columns.
 _MIGRATIONS = {
     "replay_key": (
         "ALTER TABLE games ADD COLUMN replay_key TEXT",
         "UPDATE games SET replay_key = lower(hex(randomblob(16))) WHERE replay_key IS NULL",
     ),
     "review": ("ALTER TABLE games ADD COLUMN review TEXT",),
+    "clock": ("ALTER TABLE games ADD COLUMN clock TEXT",),
+    "said": ("ALTER TABLE games ADD COLUMN said TEXT",),
 }
 _INDEXES = "CREATE UNIQUE INDEX IF NOT EXISTS games_replay_key ON games (replay_key);"
 _COLUMNS = (
     "id, mode, join_key, watch_key, red, yellow, moves, resigned, rematch, round, level, version, created, updated,"
-    " replay_key"
+    " replay_key, clock, said"
 )
 
 _Job = Callable[[sqlite3.Connection], Any]
@@ -92,6 +98,8 @@ def _row(record: GameRecord) -> tuple[Any, ...]:
         record.created,
         record.updated,
         record.replay_key,
+        record.clock.to_json() if record.clock else None,
+        record.said.to_json() if record.said else None,
     )
 
 
@@ -123,6 +131,8 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         created,
         updated,
         replay_key,
+        clock,
+        said,
     ) = row
     return GameRecord(
         id=id_,
@@ -140,6 +150,8 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         created=created,
         updated=updated,
         replay_key=replay_key,
+        clock=Clock.from_json(clock),
+        said=Said.from_json(said),
     )
 
 
@@ -252,7 +264,9 @@ class SQLiteStore(Store):
 
     async def create(self, record: GameRecord) -> None:
         row = _row(record)
-        await self._call(lambda db: db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * 15)})", row))
+        await self._call(
+            lambda db: db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+        )
 
     async def load(self, game_id: str) -> GameRecord | None:
         def select(db: sqlite3.Connection) -> tuple[Any, ...] | None:
@@ -280,8 +294,9 @@ class SQLiteStore(Store):
         def update(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 "UPDATE games SET red = ?, yellow = ?, moves = ?, resigned = ?, rematch = ?, round = ?, level = ?,"
-                " version = ?, updated = ?, replay_key = ? WHERE id = ? AND version = ?",
-                (*row[4:12], row[13], record.replay_key, record.id, record.version - 1),
+                " version = ?, updated = ?, replay_key = ?, clock = ?, said = ?"
+                " WHERE id = ? AND version = ?",
+                (*row[4:12], row[13], record.replay_key, row[15], row[16], record.id, record.version - 1),
             )
             return cursor.rowcount == 1
 

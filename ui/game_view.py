@@ -31,12 +31,18 @@ clock = time.monotonic
 def result_text(outcome: Outcome, role: Role) -> str:
     """The result as ``role`` reads it: in person for a player, the tutorial's words for everyone else."""
     resigned = outcome.termination is Termination.RESIGNATION and outcome.winner is not None
+    timed_out = outcome.termination is Termination.TIME and outcome.winner is not None
     if role in (Role.RED, Role.YELLOW) and outcome.winner is not None:
         if outcome.winner in role.players:
+            if timed_out:
+                return "Your opponent ran out of time. You win!"
             return "Your opponent resigned. You win!" if resigned else "You win!"
+        if timed_out:
+            return "Your time ran out. You lose."
         return "You resigned." if resigned else "You lose."
-    if resigned and outcome.winner is not None:
-        return f"{outcome.winner.other.capitalize()} resigned. {outcome.result()}"
+    if (resigned or timed_out) and outcome.winner is not None:
+        how = "resigned" if resigned else "ran out of time"
+        return f"{outcome.winner.other.capitalize()} {how}. {outcome.result()}"
     return outcome.result()
 
 

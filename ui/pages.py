@@ -13,13 +13,18 @@ from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
 from games.model import Mode, Role
 from ui import replay
 from ui.analysis import AnalysisPanel
+from ui.clocks import CSS as CLOCKS_CSS
+from ui.clocks import GameClocks, clock_choice
 from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
 from ui.labels import named
 from ui.layout import ABOVE_BOARD, SidePanel
+from ui.messages import CSS as MESSAGES_CSS
+from ui.messages import QuickMessages
 from ui.moves import GameMoves
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
+from ui.ticker import start_ticking
 
 __all__ = ["LEVELS", "browser_id", "register"]
 
@@ -60,6 +65,8 @@ def unavailable(exc: StoreUnavailableError) -> None:
 def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
     """Add the pages to the app (called once per app, so tests can build a fresh one)."""
     replay.register(hub, analyst)
+    ui.add_css(CLOCKS_CSS + MESSAGES_CSS, shared=True)
+    start_ticking()
 
     async def find(key: str) -> LiveGame | None:
         """The game for a link's key, or None after showing why there is none."""
@@ -80,12 +87,15 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                 named(
                     ui.button("Play on this device", on_click=lambda: ui.navigate.to("/local")), "Play on this device"
                 ).props("size=lg")
-                named(ui.button("Invite a friend", on_click=invite), "Invite a friend").props("size=lg")
+                clock = clock_choice()
+                named(ui.button("Invite a friend", on_click=lambda: invite(clock.value)), "Invite a friend").props(
+                    "size=lg"
+                )
                 named(ui.button("Play the computer", on_click=computer_dialog), "Play the computer").props("size=lg")
 
-    async def invite() -> None:
+    async def invite(clock: object) -> None:
         try:
-            live = await hub.create(Mode.ONLINE, browser_id())
+            live = await hub.create(Mode.ONLINE, browser_id(), clock=clock if isinstance(clock, int) else 0)
         except GameError as exc:
             ui.notify(str(exc), type="warning")
             return
@@ -269,9 +279,13 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
                 ui.label("You are watching this game.").classes(f"text-base {ABOVE_BOARD}").mark("watching")
             players = ui.label().classes(f"text-sm {ABOVE_BOARD}").mark("players")
         view = GameView(hub, live, role, identity, panel)
+        if live.record.clock is not None:
+            with panel:
+                GameClocks(view)
         with panel:
             invite = InviteCard(live, str(request.base_url).rstrip("/")) if is_creator(live, identity) else None
             controls = OnlineControls(view) if role is not Role.SPECTATOR else None
+            QuickMessages(view)
             GameMoves(view, hub)
 
         def show_players(event: GameEvent | None = None) -> None:

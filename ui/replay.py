@@ -18,9 +18,11 @@ from engine.score import Score
 from games.computer import Analyst
 from games.errors import GameNotFoundError, StoreUnavailableError
 from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
+from games.model import Role
 from games.review import GameReview, Grade, Reviewer, perfect_column, result_of
 from ui.board import BoardView
 from ui.errors import error_page
+from ui.game_view import result_text
 from ui.labels import named
 from ui.layout import ABOVE_BOARD, SidePanel
 from ui.moves import CSS, MoveSteps
@@ -184,10 +186,7 @@ class ReplayView:
         mode = _MODES.get(self.live.record.mode.value, "Game")
         if outcome is None:
             return f"{mode} · still being played"
-        result = outcome.result()
-        if self.live.record.resigned is not None:
-            result = f"{self.live.record.resigned.capitalize()} resigned. {result}"
-        return f"{mode} · {result}"
+        return f"{mode} · {result_text(outcome, Role.SPECTATOR)}"
 
     def _status(self, index: int) -> str:
         if index == 0:
@@ -301,6 +300,8 @@ class ReplayView:
         verdict = review.verdict()
         if self.live.record.resigned is not None:
             verdict += f" Then {self.live.record.resigned} resigned."
+        elif (clock := self.live.record.clock) is not None and clock.out is not None:
+            verdict += f" Then {clock.out} ran out of time."
         self.verdict.set_text(verdict)
         summary = review.summary()
         for player, s in summary.items():

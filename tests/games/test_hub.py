@@ -315,3 +315,20 @@ async def test_a_drafts_first_move_counts_as_a_new_game(hub: GameHub) -> None:
     assert not draft.stored
     assert draft.record.moves == ""
     assert hub.live_games == 10
+
+
+async def test_only_the_two_players_of_an_online_game_may_say_a_phrase(hub: GameHub) -> None:
+    game_id, _ = await online_game(hub)
+    live = await hub.get(game_id)
+    await hub.say(live, "bob", "Well played")
+    said = live.record.said
+    assert said is not None
+    assert (said.player, said.phrase) == (Player.YELLOW, "Well played")
+    with pytest.raises(NotAllowedError, match="two players of an online game"):
+        await hub.say(live, "carol", "Oops")  # a spectator
+    local = await hub.create(Mode.LOCAL, "dave")
+    with pytest.raises(NotAllowedError, match="two players of an online game"):
+        await hub.say(local, "dave", "Oops")
+    with pytest.raises(NotAllowedError, match="Only these messages can be sent"):
+        await hub.say(live, "alice", "Free text")
+    assert live.record.said == said

@@ -14,9 +14,10 @@ import pytest
 
 from engine.connect4 import Player
 from engine.levels import Level
+from games.clock import Clock
 from games.errors import StoreUnavailableError
 from games.hub import GameHub
-from games.model import GameRecord, Mode, new_id, new_key
+from games.model import GameRecord, Mode, Said, new_id, new_key
 from games.sqlite_store import SQLiteStore
 from games.store import MemoryStore, Store
 
@@ -295,6 +296,8 @@ async def test_an_sqlite_file_from_before_replays_gets_a_replay_key_for_every_ga
         assert first is not None
         assert second is not None
         assert first.moves == "4453"
+        assert first.clock is None  # made before clocks and quick messages: neither
+        assert first.said is None
         assert first.replay_key is not None
         assert first.replay_key != second.replay_key
         assert await store.find(first.replay_key) == first
@@ -309,3 +312,19 @@ async def test_an_sqlite_file_from_before_replays_gets_a_replay_key_for_every_ga
         assert again.replay_key == first.replay_key
     finally:
         await reopened.close()
+
+
+async def test_a_clock_and_a_quick_message_are_kept_and_saved(store: Store) -> None:
+    game = record(clock=Clock.new(180).start(1000.0))
+    await store.create(game)
+    assert await store.load(game.id) == game
+    assert game.clock is not None
+    later = game.changed(
+        clock=game.clock.moved(Player.RED, 1004.5, over=False), said=Said(Player.YELLOW, "Good luck!", 1005.0)
+    )
+    assert await store.save(later)
+    assert not await store.save(later)  # the same version twice
+    loaded = await store.load(game.id)
+    assert loaded is not None
+    assert loaded.clock == Clock(180, 175.5, 180.0, 1004.5)
+    assert loaded.said == Said(Player.YELLOW, "Good luck!", 1005.0)

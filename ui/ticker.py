@@ -1,0 +1,45 @@
+"""One ticker for the whole app: what a page shows that changes with time alone, redrawn once a second.
+
+A timer per page would be a task per page; pages that need the tick (running clocks, a quick
+message that fades) register an object here, held weakly, so a page that is gone drops out by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from typing import Protocol
+
+from nicegui import app
+
+__all__ = ["Ticking", "start_ticking", "tick_me"]
+
+log = logging.getLogger(__name__)
+
+
+class Ticking(Protocol):
+    def tick(self) -> bool:
+        """Redraw for the time now; False once it needs no more ticks."""
+
+
+_TICKING: weakref.WeakSet[Ticking] = weakref.WeakSet()
+
+
+def tick_me(ticking: Ticking) -> None:
+    """Call ``ticking.tick()`` every second until it returns False or its page is gone."""
+    _TICKING.add(ticking)
+
+
+def _tick() -> None:
+    for ticking in list(_TICKING):
+        try:
+            if not ticking.tick():
+                _TICKING.discard(ticking)
+        except Exception:
+            log.exception("a ticking element failed; it ticks no more")
+            _TICKING.discard(ticking)
+
+
+def start_ticking() -> None:
+    """Start the ticker (called once per app)."""
+    app.timer(1.0, _tick)
