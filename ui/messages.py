@@ -28,6 +28,7 @@ SHOWN_SECONDS = 6.0
 
 CSS = """
 .c4-phrases { display: flex; flex-wrap: wrap; gap: 0.25rem; justify-content: center; }
+@media (min-width: 1024px) { .c4-side .c4-phrases { justify-content: flex-start; } }
 .c4-phrase { border: 1px solid var(--c4-link); border-radius: 1rem; background: none; color: var(--c4-link);
   font: inherit; font-size: 0.8125rem; padding: 0.15rem 0.6rem; cursor: pointer; }
 .c4-phrase:hover { background: rgba(127, 127, 127, 0.18); }

@@ -83,3 +83,33 @@ def test_resign_and_rematch_in_the_browser(app_server: AppServer, chromium: Brow
     expect(red.get_by_label("Row 1, column 4: empty")).to_have_count(1)
     for context in contexts:
         context.close()
+
+
+def test_a_timed_game_ticks_in_the_browser_and_a_quick_message_reaches_both(
+    app_server: AppServer, chromium: Browser
+) -> None:
+    contexts = [chromium.new_context(viewport={"width": 1440, "height": 900}) for _ in range(2)]
+    red, yellow = (context.new_page() for context in contexts)
+    red.goto(app_server.url)
+    red.get_by_role("combobox", name="Clock for online games").click()
+    red.get_by_role("option", name="3 minutes each").click()
+    red.get_by_role("button", name="Invite a friend").click()
+    join_url = red.get_by_role("link", name="Join link").get_attribute("href")
+    assert join_url is not None
+    yellow.goto(join_url)
+    clocks = red.get_by_role("timer")
+    running = re.compile(r"^Red (3:00|2:[45]\d) \(to move\) · Yellow 3:00$")
+    expect(clocks).to_have_text(running)
+    # The server redraws the running clock every second: the browser sees it count down by itself.
+    shown = clocks.inner_text()
+    expect(clocks).not_to_have_text(shown, timeout=5000)
+    expect(clocks).to_have_text(running)
+    click_column(red, 4)
+    expect(yellow.get_by_role("timer")).to_have_text(re.compile(r"^Red 2:[45]\d · Yellow (3:00|2:5\d) \(to move\)$"))
+    yellow.get_by_role("button", name="Say: Good luck!").click()
+    expect(red.get_by_role("status").filter(has_text="Your opponent: “Good luck!”")).to_be_visible()
+    expect(yellow.get_by_text("You: “Good luck!”")).to_be_visible()
+    yellow.wait_for_timeout(600)  # let the disc finish falling
+    yellow.screenshot(path=screenshot_path("online-clock-1440"))
+    for context in contexts:
+        context.close()
