@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -230,6 +231,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--memory-report", type=Path, help="with --probe: heap report (SIGUSR2) before, connected, after leaving"
     )
+    parser.add_argument(
+        "--home", type=int, default=0, help="browsers that sit on the home page while the games play (its lists)"
+    )
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument(
         "--ready-file", type=Path, help="create this file once every browser is connected, just before play"
@@ -286,10 +290,20 @@ def _probe_argv(args: argparse.Namespace, log_path: Path, extra: dict[str, str])
     return [sys.executable, str(Path(__file__).resolve().parent / "gcprobe.py"), str(args.app_dir / "main.py")]
 
 
-def _hooks(
-    args: argparse.Namespace, pid: int | None
-) -> tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]:
-    """What --memory-report, --freeze-signal and --ready-file do before and after the browsers connect."""
+Hook = Callable[[], Awaitable[None]]
+
+
+async def _open_home(backend: NiceGUIBackend, tally: Tally, index: int) -> None:
+    await backend.browser(tally, index).open("/")
+
+
+def _hooks(args: argparse.Namespace, pid: int | None, urls: Sequence[str]) -> tuple[Hook, Hook, Hook]:
+    """What --memory-report, --freeze-signal, --ready-file and --home do before and after the browsers connect.
+
+    The third hook runs after the report: it closes the home page's browsers.
+    """
+    home = NiceGUIBackend(urls)
+    home_tally = Tally()
 
     async def before_ramp() -> None:
         if args.memory_report and pid:
@@ -297,6 +311,12 @@ def _hooks(
             await asyncio.sleep(3.0)
 
     async def after_ramp() -> None:
+        if args.home:  # on the home page while the play is measured: what its lists cost the server
+            opened = await gather_limited(
+                [functools.partial(_open_home, home, home_tally, i) for i in range(args.home)], 16
+            )
+            failed = [error for error in opened if isinstance(error, BaseException)]
+            print(f"{args.home - len(failed)} browsers on the home page ({len(failed)} failed)", file=sys.stderr)
         if args.ready_file:  # another script (abuse.py) starts its own work alongside the play phase
             args.ready_file.write_text(f"{time.time()}\n")
         if args.freeze_signal and pid:
@@ -306,12 +326,16 @@ def _hooks(
             os.kill(pid, signal.SIGUSR2)
             await asyncio.sleep(5.0)
 
-    return before_ramp, after_ramp
+    async def after_run() -> None:
+        await home.aclose()
+
+    return before_ramp, after_ramp, after_run
 
 
 def _finish(args: argparse.Namespace, report: dict[str, Any], servers: Sequence[ServerProcess]) -> None:
     """The run's settings in the report, as every run has them."""
     report["deflate_offered"] = not args.no_deflate
+    report["home_browsers"] = args.home
     report["database"] = "external" if args.url else args.database
     if args.env:
         report["env"] = args.env
@@ -337,10 +361,11 @@ async def _one_process(args: argparse.Namespace, redis: RedisServer | None) -> d
     try:
         await warm_up(base)
         backend = NiceGUIBackend(base, deflate=not args.no_deflate)
-        before_ramp, after_ramp = _hooks(args, pid)
+        before_ramp, after_ramp, after_run = _hooks(args, pid, [base])
         report = await run_benchmark(
             backend, config, pid=pid, log_path=log_path, before_ramp=before_ramp, after_ramp=after_ramp
         )
+        await after_run()
         # Later waves tell a leak (RSS grows again) from memory the process keeps but reuses (it does not).
         report["later_waves"] = []
         for _ in range(args.waves - 1):
@@ -383,7 +408,7 @@ async def _scaled(args: argparse.Namespace, redis: RedisServer | None) -> dict[s
             instances.append(Instance(base, server.pid, log_path))
         urls = [instance.url for instance in instances]
         await warm_up(urls)
-        before_ramp, after_ramp = _hooks(args, instances[0].pid)
+        before_ramp, after_ramp, after_run = _hooks(args, instances[0].pid, urls)
 
         async def run_once(first: bool) -> dict[str, Any]:
             return await run_distributed(
@@ -397,6 +422,7 @@ async def _scaled(args: argparse.Namespace, redis: RedisServer | None) -> dict[s
             )
 
         report = await run_once(True)
+        await after_run()
         report["later_waves"] = []
         for _ in range(args.waves - 1):
             wave = await run_once(False)
