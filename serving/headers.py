@@ -17,7 +17,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         # ":prop" values and run_javascript code at run time (new Function / eval).
         "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
         "style-src 'self' 'unsafe-inline'",  # the template's <style> blocks, Vue's style bindings, Tailwind's sheets
-        "img-src 'self' data:",  # Quasar's and the icon's small SVGs as data: URLs
+        "img-src 'self' data:",  # the page's icon: NiceGUI sends an emoji favicon as a data: SVG
         "font-src 'self'",
         "connect-src 'self'",  # the socket: same host, ws: or wss: (CSP Level 3)
         "object-src 'none'",
