@@ -44,6 +44,10 @@ async def flood(url: str, statuses: Counter[int], retry_after: list[str]) -> Non
         await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
 
+def discs(page: Browser) -> int:
+    return sum(colour != "empty" for colour in page.board().values())
+
+
 async def play(url: str, stop: asyncio.Event, seen: list[str]) -> int:
     """A person on another address plays hot-seat games to the end meanwhile; returns how many games they began."""
     tally = Tally()
@@ -55,7 +59,7 @@ async def play(url: str, stop: asyncio.Event, seen: list[str]) -> int:
             games += 1
             for index, column in enumerate((0, 1, 0, 1, 0, 1, 0)):  # red wins in column 1
                 await player.click(column)
-                await wait_until(lambda n=index + 1: sum(c != "empty" for c in player.board().values()) == n, 10)
+                await wait_until(lambda: discs(player) == index + 1, 10)  # noqa: B023 (awaited at once)
                 await asyncio.sleep(0.2)
     finally:
         seen.extend(f"notification {text}" for text in tally.notifications)
