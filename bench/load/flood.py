@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import http.cookiejar
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -76,6 +77,7 @@ async def flood(url: str, requests: int, concurrency: int) -> dict[str, Any]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     stamp = int(time.time())
+    load_before = os.getloadavg()[0]
     log_path = RESULTS / "logs" / f"flood-{args.games}-{stamp}.log"
     server, url, db_file = await start_app(database="sqlite", log_path=log_path, app_dir=HERE.parents[1])
     work = Path(tempfile.mkdtemp(prefix="flood-"))
@@ -131,6 +133,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(stamp)),
         "machine": machine(),
         "note": args.note,
+        "load_average_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "flood": flooded,
         "rss_mib": {
             "flood_start": round(flood_start_kib / 1024, 1),
@@ -164,7 +167,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"# A flood from one address while {players['browsers']} browsers play",
             "",
             f"`python bench/load/flood.py` ({report['when']}, {report['machine'].get('cpu', '?')}, "
-            f"{report['machine'].get('cores')} cores; {report['note']}).",
+            f"{report['machine'].get('cores')} cores; {report['note']}; load average "
+            f"{report['load_average_1min'][0]} before the run, {report['load_average_1min'][1]} at its end).",
             "",
             f"- Flood from 127.0.0.1: {flood_['requests']} cookie-less GETs of `/`, `/local`, `/analyze?pos=4453`, "
             f"{flood_['concurrency']} at a time, in {flood_['seconds']} s: answers {flood_['statuses']} "

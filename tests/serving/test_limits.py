@@ -13,6 +13,7 @@ import pytest
 import socketio
 
 from serving.limits import OpenSockets, address_key
+from serving.settings import ServingSettings, ServingSettingsError
 from tests.fixtures import AppServer
 from wireclient import Browser, PageError, Tally
 from wireclient.browser import parse_page
@@ -56,6 +57,36 @@ def browser(server: AppServer, source: str) -> Browser:
 )
 def test_an_address_counts_alone_and_ipv6_by_its_64(client_address: tuple[str, int] | None, key: str) -> None:
     assert address_key(client_address) == key
+
+
+def test_the_limits_come_from_the_environment_with_generous_defaults() -> None:
+    default = ServingSettings.from_env({})
+    assert (default.page_burst, default.page_rate, default.socket_burst, default.socket_rate) == (120, 2.0, 120, 2.0)
+    assert default.open_sockets == 200
+    env = {"ADDRESS_PAGES_BURST": "0", "ADDRESS_SOCKETS_PER_SECOND": "0.5", "ADDRESS_OPEN_SOCKETS": " 50 "}
+    custom = ServingSettings.from_env(env)
+    assert (custom.page_burst, custom.socket_rate, custom.open_sockets) == (0, 0.5, 50)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"ADDRESS_PAGES_BURST": "many"}, "ADDRESS_PAGES_BURST must be a whole number (0 for no limit), not 'many'."),
+        ({"ADDRESS_OPEN_SOCKETS": "-1"}, "ADDRESS_OPEN_SOCKETS must be a whole number (0 for no limit), not '-1'."),
+        (
+            {"ADDRESS_PAGES_PER_SECOND": "0"},
+            "ADDRESS_PAGES_PER_SECOND must be a number of requests per second above 0, such as 2, not '0'.",
+        ),
+        (
+            {"ADDRESS_SOCKETS_PER_SECOND": "nan"},
+            "ADDRESS_SOCKETS_PER_SECOND must be a number of requests per second above 0, such as 2, not 'nan'.",
+        ),
+    ],
+)
+def test_a_limit_that_is_not_a_number_stops_the_server_with_a_sentence(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ServingSettingsError) as refused:
+        ServingSettings.from_env(env)
+    assert str(refused.value) == message
 
 
 def test_a_socket_gone_without_a_disconnect_is_forgotten_when_its_address_is_full() -> None:
