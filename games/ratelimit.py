@@ -12,7 +12,11 @@ __all__ = ["RateLimitedError", "RateLimiter"]
 
 
 class RateLimitedError(GameError):
-    """A browser asked for more than its share; the message says what to do."""
+    """A browser asked for more than its share; the message says what to do, ``retry_after`` when (in seconds)."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -46,7 +50,7 @@ class RateLimiter:
             bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.stamp) * self.rate)
             bucket.stamp = now
         if bucket.tokens < 1:
-            raise RateLimitedError(self.message)
+            raise RateLimitedError(self.message, (1 - bucket.tokens) / self.rate)
         bucket.tokens -= 1
         if now - self._last_sweep > self.burst / self.rate:
             self._sweep(now)

@@ -188,10 +188,15 @@ PATCHES: tuple[Patch, ...] = (
 def install(settings: ServingSettings) -> RunOptions:
     """Install the hardening, the tuning (unless ``settings.tuning`` is off) and the idle exit.
 
+    The hardening: the socket guard, the per-address limits, the security headers, and pages that
+    never connect let go after 10 s.
+
     Call it once the app is set up and before ``ui.run``; returns the options to pass to ``ui.run``.
     Logs the table of patches. Exits with a clear message if the port is taken.
     """
     hardening.guard_socket_events()
+    hardening.guard_the_door(settings)
+    hardening.forget_unconnected_pages()
     options: RunOptions = {}
     try:
         states = install_patches(PATCHES, options, enabled=settings.tuning, skip=settings.skip)

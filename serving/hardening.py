@@ -1,18 +1,26 @@
-"""Keeps a hostile browser's malformed or forged socket messages away from NiceGUI: dropped with a warning.
+"""Hostile clients kept small: forged socket messages dropped, per-address limits, pages never connected let go.
 
 Security behaviour, not tuning: :func:`serving.install` installs it whatever SERVER_TUNING says.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
-from nicegui import core
+from nicegui import Client, app, background_tasks, core
+from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
-__all__ = ["guard_socket_events"]
+from games.ratelimit import RateLimiter
+from serving.headers import SecurityHeaders
+from serving.limits import AddressLimits, OpenSockets, address_key
+from serving.settings import ServingSettings
+
+__all__ = ["UNCONNECTED_PAGE_SECONDS", "forget_unconnected_pages", "guard_socket_events", "guard_the_door"]
 
 log = logging.getLogger(__name__)
 
@@ -125,3 +133,96 @@ def _guard(name: str, original: Callable[..., Any], quiet: _QuietWarnings) -> Ca
 
     guarded._guarded = True  # type: ignore[attr-defined]
     return guarded
+
+
+UNCONNECTED_PAGE_SECONDS = 10.0
+"""How long a rendered page waits for its browser's socket before it is let go (NiceGUI: 60 s)."""
+
+
+def forget_unconnected_pages(seconds: float = UNCONNECTED_PAGE_SECONDS, interval: float = 2.0) -> None:
+    """Let go of every page whose browser has not opened its socket ``seconds`` after it was rendered.
+
+    NiceGUI prunes such pages (a crawler's, a link preview's, a script's) after 60 s; a flood of
+    them is then held for a minute. Its own :meth:`Client.prune_instances` with a shorter age,
+    every ``interval`` seconds, lets them go within ``seconds + interval``; a page whose socket
+    dropped is left to NiceGUI's reconnect timeout as before. Size of such a page:
+    bench/results/unconnected-pages.md.
+    """
+
+    async def prune_forever() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            Client.prune_instances(client_age_threshold=seconds)
+
+    app.on_startup(lambda: background_tasks.create(prune_forever(), name="forget unconnected pages"))
+
+
+def guard_the_door(settings: ServingSettings, web_app: Starlette | None = None) -> AddressLimits:
+    """Put the per-address limits and the security headers outside everything else the app does.
+
+    Outermost, around the middleware NiceGUI adds in ``ui.run`` and Starlette's error handler, so a
+    refusal costs none of their work (no session cookie, no task) and every response, the 429
+    and the 500 included, carries the headers. Starlette's public way, ``add_middleware``,
+    would put them inside NiceGUI's. Call before the app starts.
+    """
+    web_app = core.app if web_app is None else web_app
+    if web_app.middleware_stack is not None:
+        raise RuntimeError("guard_the_door must be called before the app serves its first request")
+    eio = core.sio.eio
+
+    def alive(sid: str) -> bool:
+        socket = eio.sockets.get(sid)
+        return socket is not None and not socket.closed
+
+    open_sockets = OpenSockets(settings.open_sockets, alive) if settings.open_sockets else None
+    limits = AddressLimits(
+        _not_built,
+        pages=_limiter(settings.page_burst, settings.page_rate),
+        sockets=_limiter(settings.socket_burst, settings.socket_rate),
+        open_sockets=open_sockets,
+    )
+    # Installed again (NiceGUI's simulated users run main.py per test), it replaces itself.
+    build = getattr(web_app.build_middleware_stack, "_unguarded", web_app.build_middleware_stack)
+
+    def build_guarded() -> ASGIApp:
+        limits.app = build()
+        return SecurityHeaders(limits)
+
+    build_guarded._unguarded = build  # type: ignore[attr-defined]
+    web_app.build_middleware_stack = build_guarded  # type: ignore[method-assign]
+    if open_sockets is not None:
+        _count_open_sockets(open_sockets)
+    return limits
+
+
+async def _not_built(scope: Any, receive: Any, send: Any) -> None:
+    raise RuntimeError("the app's middleware stack is not built yet")
+
+
+def _limiter(burst: int, rate: float) -> RateLimiter | None:
+    return RateLimiter(rate=rate, burst=burst, message="") if burst else None
+
+
+def _count_open_sockets(open_sockets: OpenSockets) -> None:
+    """Follow Engine.IO's connects and disconnects, each socket under its address (after the proxy's)."""
+    eio = core.sio.eio
+    connect, disconnect = eio.handlers.get("connect"), eio.handlers.get("disconnect")
+    if connect is None or disconnect is None:
+        return
+    connect, disconnect = getattr(connect, "_unguarded", connect), getattr(disconnect, "_unguarded", disconnect)
+
+    async def counted_connect(eio_sid: str, environ: dict[str, Any]) -> Any:
+        accepted = await connect(eio_sid, environ)
+        if accepted is None or accepted is True:
+            scope = environ.get("asgi.scope") or {}
+            open_sockets.opened(address_key(scope.get("client")), eio_sid)
+        return accepted
+
+    async def counted_disconnect(eio_sid: str, *args: Any) -> Any:
+        open_sockets.closed(eio_sid)
+        return await disconnect(eio_sid, *args)
+
+    counted_connect._unguarded = connect  # type: ignore[attr-defined]
+    counted_disconnect._unguarded = disconnect  # type: ignore[attr-defined]
+    eio.on("connect", counted_connect)
+    eio.on("disconnect", counted_disconnect)

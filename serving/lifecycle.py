@@ -68,8 +68,8 @@ def inherited_socket(env: Mapping[str, str] | None = None, pid: int | None = Non
 def open_pages(now: float | None = None) -> int:
     """Pages being built, shown, or sent and waiting for their browser's socket.
 
-    Not the pages whose request ended in a redirect (``/local`` makes a game and sends the browser
-    to its address): NiceGUI keeps such a page, never to be connected, for a minute.
+    Not the pages whose request ended in a redirect: such a page, never to be connected, is
+    kept until it is pruned (after 10 s: serving.hardening.forget_unconnected_pages).
     """
     now = time.time() if now is None else now
     return sum(

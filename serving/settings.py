@@ -1,4 +1,4 @@
-"""How the server runs, read once from the environment: the tuning switch and the idle exit."""
+"""How the server runs, read once from the environment: the tuning switch, the idle exit and the per-address limits."""
 
 from __future__ import annotations
 
@@ -29,10 +29,20 @@ class ServingSettings:
     """...but only after at least this many pages were open at once (IDLE_EXIT_PAGES)."""
     idle_exit_interval: float = 5.0
     """Seconds between two looks at the pages and the memory."""
+    page_burst: int = 120
+    """Page loads one address may make at once (ADDRESS_PAGES_BURST; 0: no limit)..."""
+    page_rate: float = 2.0
+    """...and per second after that (ADDRESS_PAGES_PER_SECOND)."""
+    socket_burst: int = 120
+    """New sockets (connections and reconnections) one address may open at once (ADDRESS_SOCKETS_BURST; 0: none)..."""
+    socket_rate: float = 2.0
+    """...and per second after that (ADDRESS_SOCKETS_PER_SECOND)."""
+    open_sockets: int = 200
+    """Sockets one address may hold open at the same time (ADDRESS_OPEN_SOCKETS; 0: no limit)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, host: str = host, port: int = port) -> ServingSettings:
-        """Read SERVER_TUNING, SERVER_TUNING_SKIP, IDLE_EXIT and IDLE_EXIT_PAGES; unset ones keep their defaults."""
+        """Read SERVER_TUNING(_SKIP), IDLE_EXIT(_PAGES) and the ADDRESS_* limits; unset ones keep their defaults."""
         env = os.environ if env is None else env
         tuning_text = env.get("SERVER_TUNING", "on").strip().lower()
         if tuning_text not in ("on", "off"):
@@ -57,4 +67,27 @@ class ServingSettings:
             skip=skip,
             idle_exit_growth=growth,
             idle_exit_pages=int(pages_text),
+            page_burst=_whole(env, "ADDRESS_PAGES_BURST", cls.page_burst),
+            page_rate=_rate(env, "ADDRESS_PAGES_PER_SECOND", cls.page_rate),
+            socket_burst=_whole(env, "ADDRESS_SOCKETS_BURST", cls.socket_burst),
+            socket_rate=_rate(env, "ADDRESS_SOCKETS_PER_SECOND", cls.socket_rate),
+            open_sockets=_whole(env, "ADDRESS_OPEN_SOCKETS", cls.open_sockets),
         )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, str(default)).strip()
+    if not text.isdigit():
+        raise ServingSettingsError(f"{name} must be a whole number (0 for no limit), not {text!r}.")
+    return int(text)
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name, str(default)).strip()
+    try:
+        rate = float(text)
+    except ValueError:
+        rate = -1.0
+    if not 0 < rate < float("inf"):
+        raise ServingSettingsError(f"{name} must be a number of requests per second above 0, such as 2, not {text!r}.")
+    return rate

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlparse
 
+import aiohttp
 import httpx
 import socketio
 
@@ -96,11 +97,17 @@ async def wait_until(condition: Callable[[], bool], timeout: float, interval: fl
 class Browser:
     """One simulated browser: a cookie jar, the current page's elements and its Socket.IO connection."""
 
-    def __init__(self, base_url: str, tally: Tally, ssl_context: ssl.SSLContext, *, deflate: bool) -> None:
+    def __init__(
+        self, base_url: str, tally: Tally, ssl_context: ssl.SSLContext, *, deflate: bool, source: str | None = None
+    ) -> None:
+        """``source``: the local address its connections come from (any of 127.0.0.0/8 for a loopback server)."""
         self.base_url = base_url
         self.tally = tally
         self.deflate = deflate
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=120.0, verify=ssl_context)
+        self.source = source
+        transport = httpx.AsyncHTTPTransport(verify=ssl_context, local_address=source) if source else None
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=120.0, verify=ssl_context, transport=transport)
+        self._socket_session: aiohttp.ClientSession | None = None
         self.tab_id = str(uuid.uuid4())  # one tab for the browser's whole life, like sessionStorage
         self.sio: socketio.AsyncClient | None = None
         self.client_id = ""
@@ -153,6 +160,11 @@ class Browser:
                 self.columns[int(control[1]) - 1] = (int(element_id), listener)
         # socket.io-client's defaults in the page: reconnect after 1 s, up to 5 s apart, +-50 %.
         options: dict[str, Any] = {"websocket_extra_options": {"compress": 15}} if self.deflate else {}
+        if self.source:
+            if self._socket_session is None:
+                connector = aiohttp.TCPConnector(local_addr=(self.source, 0))
+                self._socket_session = aiohttp.ClientSession(connector=connector)
+            options["http_session"] = self._socket_session
         sio = socketio.AsyncClient(
             reconnection=True,
             reconnection_attempts=8,
@@ -208,6 +220,8 @@ class Browser:
     async def close(self) -> None:
         await self._disconnect()
         await self.http.aclose()
+        if self._socket_session is not None:
+            await self._socket_session.close()
 
     async def _ack_forever(self) -> None:
         # nicegui.js acknowledges every 3 s, and only when something new arrived.

@@ -66,7 +66,9 @@ class NiceGUIBackend:
 
     name = "nicegui"
 
-    def __init__(self, base_url: str | Sequence[str], *, deflate: bool = True, timeout: float = 60.0) -> None:
+    def __init__(
+        self, base_url: str | Sequence[str], *, deflate: bool = True, timeout: float = 60.0, sources: bool = True
+    ) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
             raise ValueError("no base URL")
@@ -74,14 +76,16 @@ class NiceGUIBackend:
         self.base_url = self.base_urls[0]
         self.deflate = deflate
         self.timeout = timeout
+        self.sources = sources
         # One TLS context for all (only http:// is used); httpx would build one per client otherwise.
         self.ssl_context = ssl.create_default_context()
         self.browsers: list[Browser] = []
         self._next_match = 0
 
-    def browser(self, tally: Tally, instance: int = 0) -> Browser:
-        """A new browser talking to instance ``instance`` (modulo the number of instances)."""
-        browser = Browser(self.base_urls[instance % len(self.base_urls)], tally, self.ssl_context, deflate=self.deflate)
+    def browser(self, tally: Tally, instance: int = 0, source: str | None = None) -> Browser:
+        """A new browser talking to instance ``instance`` (modulo the number of instances), from ``source``."""
+        url = self.base_urls[instance % len(self.base_urls)]
+        browser = Browser(url, tally, self.ssl_context, deflate=self.deflate, source=source)
         self.browsers.append(browser)
         return browser
 
@@ -90,7 +94,8 @@ class NiceGUIBackend:
         if number is None:
             number = self._next_match
             self._next_match += 1
-        red, yellow, spectator = (self.browser(tally, number + seat) for seat in range(3))
+        source = match_address(number) if self.sources else None
+        red, yellow, spectator = (self.browser(tally, number + seat, source) for seat in range(3))
         try:
             await red.open("/")
             # Links are absolute URLs on the creator's instance: every browser opens the path on its own.
@@ -113,6 +118,16 @@ class NiceGUIBackend:
 
     async def aclose(self) -> None:
         await gather_limited([b.close for b in self.browsers], 64)
+
+
+def match_address(number: int) -> str:
+    """The loopback address match ``number``'s three browsers come from (unless ``--one-address``): 127.0.1.1, ...
+
+    Linux routes all of 127.0.0.0/8 to the loopback device, so a server on 127.0.0.1 sees each
+    match as a household of its own, as the per-address limits (serving/limits.py) expect of
+    people; 127.0.0.x is left to other clients, such as bench/load/flood.py's flood from 127.0.0.1.
+    """
+    return f"127.0.{1 + number // 250}.{1 + number % 250}"
 
 
 def gc_during(stats_path: Path, window: list[float]) -> dict[str, Any]:
@@ -236,6 +251,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument(
+        "--one-address",
+        dest="sources",
+        action="store_false",
+        help="every browser from 127.0.0.1 (by default each match's come from an address of their own, 127.0.1.1...)",
+    )
+    parser.add_argument(
         "--ready-file", type=Path, help="create this file once every browser is connected, just before play"
     )
     args = parser.parse_args(argv)
@@ -294,7 +315,9 @@ Hook = Callable[[], Awaitable[None]]
 
 
 async def _open_home(backend: NiceGUIBackend, tally: Tally, index: int) -> None:
-    await backend.browser(tally, index).open("/")
+    # Each from an address of its own, apart from the matches' (127.0.x.y), unless --one-address.
+    source = f"127.1.{index // 250}.{1 + index % 250}" if backend.sources else None
+    await backend.browser(tally, index, source).open("/")
 
 
 def _hooks(args: argparse.Namespace, pid: int | None, urls: Sequence[str]) -> tuple[Hook, Hook, Hook]:
@@ -302,7 +325,7 @@ def _hooks(args: argparse.Namespace, pid: int | None, urls: Sequence[str]) -> tu
 
     The third hook runs after the report: it closes the home page's browsers.
     """
-    home = NiceGUIBackend(urls)
+    home = NiceGUIBackend(urls, sources=args.sources)
     home_tally = Tally()
 
     async def before_ramp() -> None:
@@ -360,7 +383,7 @@ async def _one_process(args: argparse.Namespace, redis: RedisServer | None) -> d
         pid = server.pid
     try:
         await warm_up(base)
-        backend = NiceGUIBackend(base, deflate=not args.no_deflate)
+        backend = NiceGUIBackend(base, deflate=not args.no_deflate, sources=args.sources)
         before_ramp, after_ramp, after_run = _hooks(args, pid, [base])
         report = await run_benchmark(
             backend, config, pid=pid, log_path=log_path, before_ramp=before_ramp, after_ramp=after_ramp
@@ -369,7 +392,9 @@ async def _one_process(args: argparse.Namespace, redis: RedisServer | None) -> d
         # Later waves tell a leak (RSS grows again) from memory the process keeps but reuses (it does not).
         report["later_waves"] = []
         for _ in range(args.waves - 1):
-            wave = await run_benchmark(NiceGUIBackend(base, deflate=not args.no_deflate), config, pid=pid)
+            wave = await run_benchmark(
+                NiceGUIBackend(base, deflate=not args.no_deflate, sources=args.sources), config, pid=pid
+            )
             report["later_waves"].append(
                 {"latency_ms": wave["latency_ms"], "memory": wave["memory"], "errors": wave["errors"]}
             )
@@ -416,6 +441,7 @@ async def _scaled(args: argparse.Namespace, redis: RedisServer | None) -> dict[s
                 config,
                 procs=args.procs,
                 deflate=not args.no_deflate,
+                sources=args.sources,
                 redis_pid=redis.pid if redis is not None else None,
                 before_ramp=before_ramp if first else None,
                 after_ramp=after_ramp if first else None,

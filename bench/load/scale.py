@@ -234,9 +234,12 @@ class WorkerPlan:
     config: RunConfig
     concurrency: int
     deflate: bool
+    sources: bool = True
 
 
-def plan_workers(urls: Sequence[str], config: RunConfig, procs: int, *, deflate: bool) -> list[WorkerPlan]:
+def plan_workers(
+    urls: Sequence[str], config: RunConfig, procs: int, *, deflate: bool, sources: bool = True
+) -> list[WorkerPlan]:
     """Match ``m`` to worker ``m % procs``; each connects at most ``ceil(ramp / procs)`` matches at once."""
     procs = max(1, min(procs, config.games))
     concurrency = max(1, math.ceil(config.ramp_concurrency / procs))
@@ -248,6 +251,7 @@ def plan_workers(urls: Sequence[str], config: RunConfig, procs: int, *, deflate:
             config=config,
             concurrency=concurrency,
             deflate=deflate,
+            sources=sources,
         )
         for index in range(procs)
     ]
@@ -278,7 +282,7 @@ async def _worker(channel: Channel, plan: WorkerPlan) -> None:
     lag.start()
     channel.send("ready", {"pid": os.getpid()})
     await channel.expect("ramp")
-    backend = NiceGUIBackend(plan.urls, deflate=plan.deflate)
+    backend = NiceGUIBackend(plan.urls, deflate=plan.deflate, sources=plan.sources)
     matches: list[Match] = []
     try:
         ramp_started = time.perf_counter()
@@ -357,6 +361,7 @@ async def run_distributed(
     *,
     procs: int,
     deflate: bool = True,
+    sources: bool = True,
     redis_pid: int | None = None,
     before_ramp: Callable[[], Awaitable[None]] | None = None,
     after_ramp: Callable[[], Awaitable[None]] | None = None,
@@ -366,7 +371,7 @@ async def run_distributed(
     Memory and CPU are measured here, around the phases, for every instance whose pid is known
     (memory figures need all of them); ``redis_pid`` adds Redis's RSS and CPU to the report.
     """
-    plans = plan_workers([i.url for i in instances], config, procs, deflate=deflate)
+    plans = plan_workers([i.url for i in instances], config, procs, deflate=deflate, sources=sources)
     context = multiprocessing.get_context("spawn")
     pids = [i.pid for i in instances if i.pid]
     measured = len(pids) == len(instances)

@@ -57,3 +57,13 @@ def test_sweep_forgets_refilled_buckets_without_further_checks_and_keeps_the_oth
     clock.now += 1
     assert limiter.sweep() == 1
     assert len(limiter) == 0
+
+
+def test_a_refusal_says_when_the_next_token_comes() -> None:
+    clock = Clock()
+    limiter = RateLimiter(rate=2, burst=1, message="x", clock=clock)
+    limiter.check("a")
+    clock.now += 0.125
+    with pytest.raises(RateLimitedError) as refused:
+        limiter.check("a")
+    assert refused.value.retry_after == pytest.approx(0.375)
