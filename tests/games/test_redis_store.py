@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -143,6 +144,7 @@ async def test_delete_idle_removes_old_games_with_their_keys(store: RedisStore, 
         f"c4:key:{recent.join_key}",
         f"c4:key:{recent.watch_key}",
         "c4:updated",
+        "c4:player:alice",  # alice's seat in the recent game; the old one left her index with its game
     }
 
 
@@ -448,3 +450,52 @@ async def test_a_call_waits_for_a_free_connection_for_as_long_as_redis_keeps_ans
     assert waited > 5  # the last calls waited longer than the limit the pool used to have
     assert scripts > 50
     assert False not in statuses
+
+
+async def test_a_browsers_games_are_indexed_as_it_takes_seats_and_leave_the_index_with_their_game(
+    store: RedisStore, redis_server: RedisServer
+) -> None:
+    now = time.time()
+    old = new_record(updated=now - 100)
+    game = new_record(updated=now - 1)
+    against_computer = new_record(mode=Mode.COMPUTER, red="computer", yellow="alice", updated=now - 2)
+    for record in (old, game, against_computer):
+        await store.create(record)
+    assert [r.id for r in await store.games_of("alice", 50)] == [game.id, against_computer.id, old.id]
+    assert await store.games_of("bob", 50) == []
+    joined = game.changed(yellow="bob", yellow_name="Ben")
+    assert await store.save(joined)
+    assert await store.games_of("bob", 50) == [joined]
+    assert await store.games_of("alice", 1) == [joined]
+    assert await store.delete_idle(now - 50) == 1
+    assert [r.id for r in await store.games_of("alice", 50)] == [joined.id, against_computer.id]
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        assert await client.zrange("c4:player:alice", 0, -1) == [against_computer.id, joined.id]
+        assert not await client.exists("c4:player:computer")  # the computer's seat is nobody's game list
+        await client.delete(f"c4:game:{against_computer.id}")  # gone without delete_idle
+        assert await store.games_of("alice", 50) == [joined]
+        assert await client.zrange("c4:player:alice", 0, -1) == [joined.id]
+    finally:
+        await client.aclose()
+
+
+async def test_a_record_stored_before_names_reads_with_none_and_no_score(
+    store: RedisStore, redis_server: RedisServer
+) -> None:
+    record = new_record(yellow="bob")
+    await store.create(record)
+    data = json.loads(record.to_json())
+    for field in ("red_name", "yellow_name", "red_wins", "yellow_wins"):
+        del data[field]
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        await client.hset(f"c4:game:{record.id}", "record", json.dumps(data))
+    finally:
+        await client.aclose()
+    loaded = await store.load(record.id)
+    assert loaded == record
+    assert await store.save(record.changed(red_name="Ana", red_wins=1))
+    saved = await store.load(record.id)
+    assert saved is not None
+    assert (saved.red_name, saved.red_wins) == ("Ana", 1)
