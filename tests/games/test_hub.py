@@ -356,7 +356,7 @@ async def test_names_and_the_score_follow_their_players_across_two_rematches(hub
 
 async def test_a_player_who_renames_is_shown_by_the_new_name_and_a_bad_name_changes_nothing(hub: GameHub) -> None:
     live = await hub.create(Mode.ONLINE, "alice")
-    assert live.record.red_name is None
+    assert live.record.name(Player.RED) is None
     events: list[GameEvent] = []
     live.subscribe(events.append)
     assert await hub.join(live, "alice", name="Ana") is Role.RED
@@ -370,7 +370,7 @@ async def test_a_player_who_renames_is_shown_by_the_new_name_and_a_bad_name_chan
     with pytest.raises(InvalidNameError):
         await hub.join(live, "bob", name="<script>")
     assert live.record.version == version
-    assert live.record.yellow is None
+    assert live.record.seat(Player.YELLOW) is None
     await hub.set_name(live, "carol", "Carol")  # a spectator has no seat to name
     assert (live.record.version, live.record.red_name, live.record.yellow_name) == (version, "Ana", None)
 
