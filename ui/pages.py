@@ -17,8 +17,11 @@ from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
 from ui.layout import ABOVE_BOARD, SidePanel
 from ui.moves import GameMoves
+from ui.my_games import MyGames
+from ui.names import NameForm, claim_name, current_name, score_text, seat_name
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
+from ui.turn_alerts import TurnAlerts
 
 __all__ = ["LEVELS", "browser_id", "register"]
 
@@ -71,20 +74,22 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
         return None
 
     @ui.page("/", language=LANGUAGE)
-    def home() -> None:
+    async def home() -> None:
         with frame("Connect Four"):
             ui.label("Connect Four").classes("text-3xl font-bold")
             ui.label("Drop discs, get four in a row: across, down or diagonally.")
+            NameForm(browser_id())
             with ui.column().classes("items-stretch gap-3 w-full max-w-xs"):
                 ui.button("Play on this device", on_click=lambda: ui.navigate.to("/local")).props(
                     'size=lg aria-label="Play on this device"'
                 )
                 ui.button("Invite a friend", on_click=invite).props('size=lg aria-label="Invite a friend"')
                 ui.button("Play the computer", on_click=computer_dialog).props('size=lg aria-label="Play the computer"')
+            await MyGames.show(hub, browser_id())
 
     async def invite() -> None:
         try:
-            live = await hub.create(Mode.ONLINE, browser_id())
+            live = await hub.create(Mode.ONLINE, browser_id(), name=current_name())
         except GameError as exc:
             ui.notify(str(exc), type="warning")
             return
@@ -108,7 +113,9 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             async def start() -> None:
                 try:
                     chosen = Level[level.value]
-                    live = await hub.create(Mode.COMPUTER, browser_id(), level=chosen, side=Player(side.value))
+                    live = await hub.create(
+                        Mode.COMPUTER, browser_id(), level=chosen, side=Player(side.value), name=current_name()
+                    )
                 except GameError as exc:
                     ui.notify(str(exc), type="warning")
                     return
@@ -124,6 +131,8 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             return
         identity = browser_id()
         role = live.record.role_of(identity) if key == live.record.join_key else Role.SPECTATOR
+        if role is not Role.SPECTATOR:
+            await claim_name(hub, live, identity)
         level = live.record.level or Level.PERFECT
         with frame("Play the computer"):
             store_status_banner(hub)
@@ -131,7 +140,10 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             title, about = LEVELS[level]
             with panel:
                 ui.label(f"Against the computer · {title}: {about}").classes(f"text-sm {ABOVE_BOARD}").mark("level")
+                names = " · ".join(f"{p.capitalize()}: {seat_name(live.record, p)}" for p in Player)
+                ui.label(names).classes(f"text-sm {ABOVE_BOARD}").mark("players")
             view = GameView(hub, live, role, identity, panel)
+            TurnAlerts(view)
             if role is not Role.SPECTATOR:
                 with panel:
                     local_controls(view, hub, live, identity, analyst)
@@ -178,7 +190,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             return
         identity = browser_id()
         if key == live.record.join_key and live.record.mode is Mode.ONLINE:
-            role = await hub.join(live, identity)
+            role = await hub.join(live, identity, name=current_name())
         else:
             role = Role.SPECTATOR  # a watch key never seats anyone, whatever page it is opened on
         online_page(hub, live, role, identity, request, full=key == live.record.join_key and role is Role.SPECTATOR)
@@ -265,8 +277,10 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
             elif role is Role.SPECTATOR:
                 ui.label("You are watching this game.").classes(f"text-base {ABOVE_BOARD}").mark("watching")
             players = ui.label().classes(f"text-sm {ABOVE_BOARD}").mark("players")
+            score = ui.label().classes(f"text-base font-medium {ABOVE_BOARD}").mark("score")
         view = GameView(hub, live, role, identity, panel)
         with panel:
+            TurnAlerts(view)
             invite = InviteCard(live, str(request.base_url).rstrip("/")) if is_creator(live, identity) else None
             controls = OnlineControls(view) if role is not Role.SPECTATOR else None
             GameMoves(view, hub)
@@ -282,8 +296,12 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
                     continue
                 who = "you" if view.my_side() is player else "opponent" if role is not Role.SPECTATOR else "player"
                 here = "connected" if live.is_connected(player) else "away"
-                parts.append(f"{player.capitalize()}: {who} ({here})")
+                name = live.record.name(player)  # set as text: a name never becomes markup
+                shown = f"{name} ({who}, {here})" if name else f"{who} ({here})"
+                parts.append(f"{player.capitalize()}: {shown}")
             players.set_text(" · ".join(parts))
+            score.set_text(score_text(live.record))
+            score.set_visibility(live.record.started)
             if controls is not None:
                 controls.refresh()
             if invite is not None:
