@@ -15,7 +15,7 @@ from games.hub import GameHub
 from games.model import GameRecord, Mode, Role
 from ui.names import list_name
 
-__all__ = ["FINISHED_SHOWN", "MyGames", "describe", "game_path"]
+__all__ = ["FINISHED_SHOWN", "describe", "game_path", "show_my_games"]
 
 FINISHED_SHOWN = 5
 """How many finished games the list shows, the most recent first."""
@@ -62,35 +62,22 @@ def _state(record: GameRecord, mine: Player | None, opponent: str) -> str:
     return "You won" if outcome.winner is mine else "You lost"
 
 
-class MyGames:
-    """The list, read once when the home page opens (a click on an entry goes to the game itself)."""
-
-    @classmethod
-    async def show(cls, hub: GameHub, identity: str) -> MyGames:
-        """Read this browser's games and show them (nothing at all when it has none)."""
-        self = cls()
-        try:
-            records = await hub.games_of(identity)
-        except GameError as exc:
-            ui.label(f"Your games cannot be listed right now. {exc}").classes("text-sm").mark("my-games-unavailable")
-            return self
-        going = [r for r in records if r.outcome() is None]
-        ended = [r for r in records if r.outcome() is not None][:FINISHED_SHOWN]
-        self.entries = [(r, describe(r, identity)) for r in going + ended]
-        if not self.entries:
-            return self
-        with ui.column().classes("w-full max-w-md gap-1").mark("my-games"):
-            ui.label("My games").classes("text-lg font-bold").props("role=heading aria-level=2")
-            for title, records_here in (("Going on", going), ("Finished", ended)):
-                if not records_here:
-                    continue
+async def show_my_games(hub: GameHub, identity: str) -> None:
+    """Read this browser's games once, as the home page opens, and list them (nothing when it has none)."""
+    try:
+        records = await hub.games_of(identity)
+    except GameError as exc:
+        ui.label(f"Your games cannot be listed right now. {exc}").classes("text-sm").mark("my-games-unavailable")
+        return
+    going = [r for r in records if r.outcome() is None]
+    ended = [r for r in records if r.outcome() is not None][:FINISHED_SHOWN]
+    if not going and not ended:
+        return
+    with ui.column().classes("w-full max-w-md gap-1").mark("my-games"):
+        ui.label("My games").classes("text-lg font-bold").props("role=heading aria-level=2")
+        for title, shown, marker in (("Going on", going, "my-game"), ("Finished", ended, "my-game-ended")):
+            if shown:
                 ui.label(title).classes("text-sm font-medium mt-2")
-                for record in records_here:
-                    # A link's text is its accessible name, and text (Vue escapes it): a name never becomes markup.
-                    ui.link(describe(record, identity), game_path(record)).classes("c4-link").mark(
-                        "my-game-ended" if record in ended else "my-game"
-                    )
-        return self
-
-    def __init__(self) -> None:
-        self.entries: list[tuple[GameRecord, str]] = []
+            for record in shown:
+                # A link's text is its accessible name, and text (Vue escapes it): a name never becomes markup.
+                ui.link(describe(record, identity), game_path(record)).classes("c4-link").mark(marker)

@@ -17,7 +17,7 @@ from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
 from ui.layout import ABOVE_BOARD, SidePanel
 from ui.moves import GameMoves
-from ui.my_games import MyGames
+from ui.my_games import show_my_games
 from ui.names import NameForm, claim_name, current_name, score_text, seat_name
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
@@ -85,7 +85,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                 )
                 ui.button("Invite a friend", on_click=invite).props('size=lg aria-label="Invite a friend"')
                 ui.button("Play the computer", on_click=computer_dialog).props('size=lg aria-label="Play the computer"')
-            await MyGames.show(hub, browser_id())
+            await show_my_games(hub, browser_id())
 
     async def invite() -> None:
         try:
