@@ -499,3 +499,24 @@ async def test_a_record_stored_before_names_reads_with_none_and_no_score(
     saved = await store.load(record.id)
     assert saved is not None
     assert (saved.red_name, saved.red_wins) == ("Ana", 1)
+
+
+async def test_names_scores_and_a_players_games_span_instances(instances: Instances) -> None:
+    hub_a, _ = await instances.hub()
+    hub_b, store_b = await instances.hub()
+    live_a = await hub_a.create(Mode.ONLINE, "alice", name="Ana")
+    live_b = await hub_b.find(live_a.record.join_key)
+    await eventually(lambda: live_a.id in store_b._followed, what="hub B to follow the game")
+    events: list[GameEvent] = []
+    live_a.subscribe(events.append)
+    await hub_b.join(live_b, "bob", name="Ben")  # Ben joins on the other instance
+    await eventually(lambda: live_a.record.yellow_name == "Ben", what="hub A to show Ben's name")
+    assert [r.id for r in await hub_a.games_of("bob")] == [live_a.id]
+    assert [r.id for r in await hub_b.games_of("alice")] == [live_a.id]
+    await hub_a.resign(live_a, "alice")
+    await eventually(lambda: live_b.is_over, what="hub B to see the end")
+    await hub_a.rematch(live_a, "alice")
+    await eventually(lambda: bool(live_b.record.rematch), what="hub B to see the request")
+    await hub_b.rematch(live_b, "bob")
+    await eventually(lambda: live_a.record.round == 2, what="hub A to see the rematch")
+    assert (live_a.record.red_name, live_a.record.red_wins, live_a.record.yellow_wins) == ("Ben", 1, 0)

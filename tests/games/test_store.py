@@ -364,3 +364,23 @@ async def test_an_sqlite_file_from_before_names_keeps_its_games_with_no_names_an
         assert {"games_red", "games_yellow"} <= set(indexes)
     finally:
         await reopened.close()
+
+
+async def test_names_scores_and_a_players_games_survive_a_restart(tmp_path: Path) -> None:
+    hub = GameHub(SQLiteStore(tmp_path / "games.db"))
+    await hub.start()
+    live = await hub.create(Mode.ONLINE, "alice", name="Ana")
+    await hub.join(live, "bob", name="Ben")
+    await hub.resign(live, "bob")
+    await hub.rematch(live, "alice")
+    await hub.rematch(live, "bob")
+    await hub.play(live, "bob", 3)
+    await hub.close()
+    again = GameHub(SQLiteStore(tmp_path / "games.db"))
+    await again.start()
+    try:
+        (mine,) = await again.games_of("alice")
+        assert (mine.red, mine.red_name, mine.yellow_name, mine.yellow_wins) == ("bob", "Ben", "Ana", 1)
+        assert mine.moves == "4"
+    finally:
+        await again.close()
