@@ -66,9 +66,10 @@ class TurnAlerts:
             url = client.request.url
             here = url.path + (f"?{url.query}" if url.query else "")
             switch = f"{SOUND_PATH}?{urlencode({'on': str(not self.sound).lower(), 'next': here})}"
-            self.button = ui.button(
-                "Sound on" if self.sound else "Sound off", on_click=lambda: ui.navigate.to(switch)
-            ).mark("sound")
+            # One name whatever the state ("Sound"), which aria-pressed and the icon tell.
+            self.button = (
+                ui.button("Sound", on_click=lambda: ui.navigate.to(switch)).classes("self-start").mark("sound")
+            )
             props = self.button.props
             props["icon"] = "volume_up" if self.sound else "volume_off"
             props["flat"] = props["dense"] = props["no-caps"] = True
