@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from nicegui import ui
 from nicegui.testing import User
 
 from tests.redis_fixtures import eventually
-from tests.ui.helpers import click, click_column, click_marker, status
+from tests.ui.helpers import click, click_column, click_marker, sent_messages, status
 from tests.ui.test_online import invite
 from ui.turn_alerts import TURN_TITLE
 
@@ -52,35 +52,21 @@ async def test_the_tab_title_against_the_computer(user: User) -> None:
     assert title(user) == TURN_TITLE
 
 
-@contextmanager
-def sent_scripts(user: User) -> Iterator[list[str]]:
+def sent_scripts(user: User) -> AbstractContextManager[list[dict[str, Any]]]:
     """Record the code NiceGUI sends this user's browser to run (its own: page_title, audio.play) in the block."""
-    assert user.client is not None
-    outbox = user.client.outbox
-    original = outbox._emit
-    sent: list[str] = []
-
-    async def recording_emit(message: Any) -> None:
-        _, kind, data = message
-        if kind == "run_javascript":
-            sent.append(str(data["code"]))
-        await original(message)
-
-    outbox._emit = recording_emit  # type: ignore[method-assign]
-    try:
-        yield sent
-    finally:
-        outbox._emit = original  # type: ignore[method-assign]
+    return sent_messages(user, "run_javascript")
 
 
-def titles(scripts: list[str]) -> list[str]:
+def titles(scripts: list[dict[str, Any]]) -> list[str]:
     """The titles the tab was given, in order."""
-    return [json.loads(code.removeprefix("document.title = ")) for code in scripts if code.startswith("document.title")]
+    codes = [str(script["code"]) for script in scripts]
+    return [json.loads(code.removeprefix("document.title = ")) for code in codes if code.startswith("document.title")]
 
 
-def played(scripts: list[str]) -> list[int]:
+def played(scripts: list[dict[str, Any]]) -> list[int]:
     """The ids of the audio elements told to play, in order."""
-    return [int(code.split("runMethod(")[1].split(",")[0]) for code in scripts if '"play"' in code]
+    codes = [str(script["code"]) for script in scripts]
+    return [int(code.split("runMethod(")[1].split(",")[0]) for code in codes if '"play"' in code]
 
 
 def sound_button(user: User) -> ui.button:
