@@ -29,6 +29,8 @@ def parse_name(text: object) -> str:
     """
     if not isinstance(text, str):
         raise InvalidNameError("That is not a name.")
+    if len(text) > 8 * MAX_LENGTH:  # refused before any work on it, however long it is
+        raise InvalidNameError(f"The name is {len(text)} characters long.")
     name = " ".join(unicodedata.normalize("NFC", text).split(" "))
     name = " ".join(part for part in name.split(" ") if part)
     if not name:

@@ -127,7 +127,7 @@ class NameForm:
     def save(self) -> None:
         """Check the name and the limit, then have the browser store it; a refusal changes nothing."""
         try:
-            name = parse_name(self.field.value)
+            name = parse_name(self.field.value or "")  # a cleared field holds None
             name_limit.check(self.identity)
         except GameError as exc:
             ui.notify(str(exc), type="warning")

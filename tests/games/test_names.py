@@ -32,6 +32,7 @@ def test_a_name_is_trimmed_and_kept(text: str, name: str) -> None:
         ("", "The name is empty."),
         ("   ", "The name is empty."),
         ("x" * (MAX_LENGTH + 1), f"The name is {MAX_LENGTH + 1} characters long."),
+        ("x" * 1_000_000, "The name is 1000000 characters long."),
         ("<b>x</b>", "The name may not hold '<'."),
         ('Ana"', "The name may not hold '\"'."),
         ("a&lt;", "The name may not hold ';'."),

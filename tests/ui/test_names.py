@@ -77,6 +77,13 @@ async def test_a_name_outside_the_rules_is_refused_and_changes_nothing(user: Use
     await user.should_see("You play as Ana.")
 
 
+async def test_saving_a_cleared_field_says_the_name_is_empty(user: User) -> None:
+    await user.open("/")
+    user.find(marker="name-field").clear()
+    await click_marker(user, "save-name")
+    await user.should_see(f"The name is empty. A name has {ALLOWED}.")
+
+
 async def test_renaming_is_rate_limited_per_browser(create_user: Callable[[], User]) -> None:
     first, second = create_user(), create_user()
     for index in range(names.name_limit.burst):
