@@ -7,6 +7,7 @@ Layout, under a prefix (``c4:`` by default)::
     c4:key:<key>       string the game id, for the join, the watch and the replay key
     c4:updated         zset   game ids scored by their last change (for delete_idle)
     c4:player:<id>     zset   the games a browser identity has a seat in, scored by their last change
+    c4:indexed:seats   string set once the games stored before that index have their places in it
     c4:changes:<id>    channel: every saved record of the game, as JSON
 
 A save is one Lua script, so checking the stored version, writing the record and publishing
@@ -220,6 +221,40 @@ class RedisStore(Store):
         first_attempt: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._supervisor = asyncio.create_task(self._supervise(first_attempt), name="redis store")
         await first_attempt
+        task = asyncio.create_task(self._index_old_seats(), name="redis store: index old seats")
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    async def _index_old_seats(self) -> None:
+        """Give the games stored before the seats' index their places in it, once per Redis.
+
+        Every instance may run it at the same time (each step is idempotent); the mark is set when
+        one finished, and a run that Redis interrupted is repeated by the next start.
+        """
+        mark = f"{self.prefix}indexed:seats"
+
+        async def run(client: redis.Redis) -> int:
+            if await client.exists(mark):
+                return 0
+            indexed = 0
+            async for key in client.scan_iter(match=f"{self.prefix}game:*", count=500):
+                red, yellow, text = await client.hmget(str(key), ["red", "yellow", "record"])
+                if red is not None or yellow is not None or not text:
+                    continue  # stored (or saved once) since the index exists
+                record = GameRecord.from_json(text)
+                seats = _seats(record)
+                async with client.pipeline(transaction=True) as pipe:
+                    pipe.hset(str(key), mapping={"red": seats[0], "yellow": seats[1]})
+                    for identity in set(seats) - {""}:
+                        pipe.zadd(self._player(identity), {record.id: record.updated})
+                    await pipe.execute()
+                indexed += 1
+            await client.set(mark, "1")
+            return indexed
+
+        with contextlib.suppress(StoreUnavailableError):
+            if indexed := await self._call(run):
+                log.info("indexed the seats of %d games stored before the index", indexed)
 
     async def close(self) -> None:
         supervisor, self._supervisor = self._supervisor, None

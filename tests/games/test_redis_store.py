@@ -144,6 +144,7 @@ async def test_delete_idle_removes_old_games_with_their_keys(store: RedisStore, 
         f"c4:key:{recent.join_key}",
         f"c4:key:{recent.watch_key}",
         "c4:updated",
+        "c4:indexed:seats",  # the store's mark that every game's seats are indexed
         "c4:player:alice",  # alice's seat in the recent game; the old one left her index with its game
     }
 
@@ -168,7 +169,7 @@ async def test_a_replay_key_and_a_review_round_trip_and_go_with_the_game(
     await store.save_review(game.id, "{}")  # a review of a game that is gone is not kept
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     try:
-        assert await client.keys("c4:*") == []
+        assert await client.keys("c4:*") == ["c4:indexed:seats"]  # nothing of the game; the store's one mark
     finally:
         await client.aclose()
 
@@ -520,3 +521,27 @@ async def test_names_scores_and_a_players_games_span_instances(instances: Instan
     await hub_b.rematch(live_b, "bob")
     await eventually(lambda: live_a.record.round == 2, what="hub A to see the rematch")
     assert (live_a.record.red_name, live_a.record.red_wins, live_a.record.yellow_wins) == ("Ben", 1, 0)
+
+
+async def test_games_stored_before_the_seats_index_are_indexed_when_an_instance_starts(
+    instances: Instances, redis_server: RedisServer
+) -> None:
+    old = new_record(yellow="bob")
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        # What an instance without the index stored: no seats in the hash, no c4:player:<id> sets.
+        await client.hset(
+            f"c4:game:{old.id}",
+            mapping={"record": old.to_json(), "version": old.version, "join": old.join_key, "watch": old.watch_key},
+        )
+        store = await instances.store()
+        await eventually(lambda: not store._refreshes, what="the indexing to finish")
+        assert await store.games_of("alice", 50) == [old]
+        assert await store.games_of("bob", 50) == [old]
+        assert await client.get("c4:indexed:seats") == "1"
+        await client.delete("c4:player:bob")
+        again = await instances.store()  # marked as done: no second pass
+        await eventually(lambda: not again._refreshes, what="the second start")
+        assert await again.games_of("bob", 50) == []
+    finally:
+        await client.aclose()
