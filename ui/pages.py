@@ -143,7 +143,8 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                 names = " · ".join(f"{p.capitalize()}: {seat_name(live.record, p)}" for p in Player)
                 ui.label(names).classes(f"text-sm {ABOVE_BOARD}").mark("players")
             view = GameView(hub, live, role, identity, panel)
-            TurnAlerts(view)
+            with panel:
+                TurnAlerts(view)
             if role is not Role.SPECTATOR:
                 with panel:
                     local_controls(view, hub, live, identity, analyst)

@@ -43,6 +43,8 @@ async def test_the_tab_title_against_the_computer(user: User) -> None:
     await click(user, "Start")
     await user.should_see(marker="level")
     assert title(user) == TURN_TITLE  # red moves first, and red is the human by default
+    (panel,) = user.find(marker="side-panel").elements
+    assert sound_button(user) in panel.descendants()  # beside the board, with the game's other controls
     with sent_scripts(user) as scripts:
         await click_column(user, 4)
         await eventually(lambda: status(user) == "Your turn", what="the computer's move")
