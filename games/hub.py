@@ -29,7 +29,8 @@ from games.errors import (
     OutOfTimeError,
     SpectatorError,
 )
-from games.model import PHRASES, GameRecord, Mode, Role, Said, new_id, new_key
+from games.model import COMPUTER, PHRASES, GameRecord, Mode, Role, Said, new_id, new_key
+from games.names import parse_name
 from games.ratelimit import RateLimiter
 from games.store import Store
 
@@ -46,9 +47,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-COMPUTER = "computer"
-"""The identity that holds the computer's seat."""
 
 PRESENCE_TTL = 90.0
 """Seconds after which another instance's silent presence report counts as gone (it repeats every third of it)."""
@@ -163,13 +161,24 @@ class LiveGame:
         else:
             for _ in range(len(old.moves) - len(record.moves)):
                 events.append(MoveUndone(self.board.undo()))
-        if (old.red, old.yellow, old.resigned, old.rematch, old.clock and old.clock.out, old.said) != (
+        if (
+            old.red,
+            old.yellow,
+            old.resigned,
+            old.rematch,
+            old.clock and old.clock.out,
+            old.said,
+            old.red_name,
+            old.yellow_name,
+        ) != (
             record.red,
             record.yellow,
             record.resigned,
             record.rematch,
             record.clock and record.clock.out,  # a loss on time
             record.said,  # a quick message
+            record.red_name,
+            record.yellow_name,
         ):
             events.append(GameChanged())
         for event in events:
@@ -261,13 +270,17 @@ class GameHub:
         side: Player = Player.RED,
         moves: str = "",
         clock: int = 0,
+        name: str | None = None,
     ) -> LiveGame:
         """A new game with ``identity`` seated: red online, both sides locally, ``side`` against the computer.
 
         ``moves`` starts it from a position (solver notation); an invalid one raises the engine's
         :class:`~engine.connect4.InvalidPositionError`. ``clock`` gives an online game that many
-        seconds per player (one of :data:`games.clock.CHOICES`; 0 for no clock).
+        seconds per player (one of :data:`games.clock.CHOICES`; 0 for no clock). ``name`` is the
+        player's display name (not for a game on one device, where two people share the seat); an
+        invalid one raises :class:`~games.names.InvalidNameError`.
         """
+        name = None if name is None or mode is Mode.LOCAL else parse_name(name)
         if clock and mode is not Mode.ONLINE:
             raise NotAllowedError("Clocks are for online games.")
         try:
@@ -278,6 +291,8 @@ class GameHub:
         record = self._new_record(mode, identity, level=level, side=side, moves=moves)
         if timer is not None:
             record = replace(record, clock=timer)
+        if name is not None:
+            record = replace(record, red_name=name) if record.red == identity else replace(record, yellow_name=name)
         await self.store.create(record)
         log.info("game %s: created (%s)", record.id, mode)
         return self._remember(record)
@@ -354,6 +369,18 @@ class GameHub:
         self._keys[key] = live.id
         return key
 
+    async def games_of(self, identity: str, limit: int = 50) -> list[GameRecord]:
+        """Up to ``limit`` games in which ``identity`` holds a seat, the most recently changed first."""
+        if not isinstance(identity, str) or not identity or identity == COMPUTER:
+            return []
+        records = await self.store.games_of(identity, limit)
+        # A game shown here may be newer than what the store answered a moment ago.
+        newest = []
+        for record in records:
+            live = self._live.get(record.id)
+            newest.append(live.record if live is not None and live.record.version > record.version else record)
+        return [record for record in newest if identity in record.seated()]
+
     def _remember(self, record: GameRecord) -> LiveGame:
         live = self._live.get(record.id)
         if live is None:
@@ -391,22 +418,44 @@ class GameHub:
 
     # -- seats and presence ------------------------------------------------------------------------
 
-    async def join(self, live: LiveGame, identity: str) -> Role:
-        """Seat ``identity`` by the join link: its own seat again, the free yellow seat, or a spectator's place."""
+    async def join(self, live: LiveGame, identity: str, *, name: str | None = None) -> Role:
+        """Seat ``identity`` by the join link: its own seat again, the free yellow seat, or a spectator's place.
+
+        A player who chose the display ``name`` since is shown by it from now on (:meth:`set_name`).
+        """
         role = live.record.role_of(identity)
         if role is not Role.SPECTATOR or live.record.mode is not Mode.ONLINE or live.record.yellow is not None:
+            if name is not None and role in (Role.RED, Role.YELLOW):
+                with contextlib.suppress(GameError):  # the name shows on the next visit instead
+                    await self.set_name(live, identity, name)
             return role
+        name = None if name is None else parse_name(name)
 
         def seat(record: GameRecord) -> GameRecord:
             if record.yellow is not None:
                 raise ConflictError
             # Both seats taken: the game starts, and with it red's clock.
             clock = record.clock.start(time.time()) if record.clock else None
-            return record.changed(yellow=identity, clock=clock)
+            return record.changed(yellow=identity, yellow_name=name, clock=clock)
 
         with contextlib.suppress(ConflictError):  # someone else took the seat a moment earlier
             await self._change(live, seat)
         return live.record.role_of(identity)
+
+    async def set_name(self, live: LiveGame, identity: str, name: str) -> None:
+        """Show ``identity``'s seat by the display ``name`` (stores nothing when it already is)."""
+        name = parse_name(name)
+        role = live.record.role_of(identity)
+        if role not in (Role.RED, Role.YELLOW) or live.record.name(role.players[0]) == name:
+            return
+
+        def rename(record: GameRecord) -> GameRecord:
+            side = record.role_of(identity)
+            if side not in (Role.RED, Role.YELLOW):
+                raise SpectatorError
+            return record.changed(red_name=name) if side is Role.RED else record.changed(yellow_name=name)
+
+        await self._change(live, rename)
 
     def connect(self, live: LiveGame, role: Role) -> None:
         """A view of ``role`` opened or came back."""
@@ -541,9 +590,15 @@ class GameHub:
             wanted = record.rematch | {role.players[0]}
             if len(wanted) < 2:
                 return record.changed(rematch=wanted)
+            # The finished round joins the tally; names and tallies follow their players to the other side.
+            red_wins, yellow_wins = record.score()
             return record.changed(
                 red=record.yellow,
                 yellow=record.red,
+                red_name=record.yellow_name,
+                yellow_name=record.red_name,
+                red_wins=yellow_wins,
+                yellow_wins=red_wins,
                 moves="",
                 resigned=None,
                 rematch=frozenset(),

@@ -13,7 +13,21 @@ from engine.connect4 import Connect4, Outcome, Player, Termination
 from engine.levels import Level
 from games.clock import Clock
 
-__all__ = ["KEY_BYTES", "PHRASES", "GameRecord", "Mode", "Role", "Said", "level_from_text", "new_id", "new_key"]
+__all__ = [
+    "COMPUTER",
+    "KEY_BYTES",
+    "PHRASES",
+    "GameRecord",
+    "Mode",
+    "Role",
+    "Said",
+    "level_from_text",
+    "new_id",
+    "new_key",
+]
+
+COMPUTER = "computer"
+"""The identity that holds the computer's seat."""
 
 # 16 bytes from the operating system's CSPRNG: 128 bits, well above the 96 a guess must beat.
 KEY_BYTES = 16
@@ -133,6 +147,12 @@ class GameRecord:
     """The time control of a timed online game (:mod:`games.clock`); ``None`` for none."""
     said: Said | None = None
     """The last quick message between the players."""
+    red_name: str | None = None
+    """The display name red's browser chose (None: none chosen, or stored before names)."""
+    yellow_name: str | None = None
+    red_wins: int = 0
+    """Rounds before this one won by whoever sits on red now (the tally follows the seat in a rematch)."""
+    yellow_wins: int = 0
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -143,6 +163,24 @@ class GameRecord:
     def seat(self, player: Player) -> str | None:
         """Who sits on ``player``'s side."""
         return self.red if player is Player.RED else self.yellow
+
+    def name(self, player: Player) -> str | None:
+        """The display name of ``player``'s seat, or None if it has none."""
+        return self.red_name if player is Player.RED else self.yellow_name
+
+    def seated(self) -> frozenset[str]:
+        """The browser identities holding a seat (the computer holds none)."""
+        return frozenset(seat for seat in (self.red, self.yellow) if seat is not None and seat != COMPUTER)
+
+    def score(self) -> tuple[int, int]:
+        """Rounds won by red's and by yellow's seat so far, this round counted once it is over."""
+        red, yellow = self.red_wins, self.yellow_wins
+        outcome = self.outcome()
+        if outcome is not None and outcome.winner is Player.RED:
+            red += 1
+        elif outcome is not None and outcome.winner is Player.YELLOW:
+            yellow += 1
+        return red, yellow
 
     def role_of(self, identity: str | None) -> Role:
         """What ``identity`` may do here; anyone without a seat is a spectator."""
@@ -197,6 +235,10 @@ class GameRecord:
             "replay_key": self.replay_key,
             "clock": self.clock.to_json() if self.clock else None,
             "said": self.said.to_json() if self.said else None,
+            "red_name": self.red_name,
+            "yellow_name": self.yellow_name,
+            "red_wins": self.red_wins,
+            "yellow_wins": self.yellow_wins,
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -222,4 +264,9 @@ class GameRecord:
             replay_key=data.get("replay_key"),  # records saved before replays have none
             clock=Clock.from_json(data.get("clock")),  # nor before clocks
             said=Said.from_json(data.get("said")),
+            # Records saved before names and scores have neither.
+            red_name=data.get("red_name"),
+            yellow_name=data.get("yellow_name"),
+            red_wins=data.get("red_wins", 0),
+            yellow_wins=data.get("yellow_wins", 0),
         )

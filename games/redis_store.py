@@ -2,9 +2,12 @@
 
 Layout, under a prefix (``c4:`` by default)::
 
-    c4:game:<id>       hash   record (JSON), version, join, watch, replay, review (JSON, once reviewed)
+    c4:game:<id>       hash   record (JSON), version, join, watch, replay, red, yellow (the seats' identities),
+                              review (JSON, once reviewed)
     c4:key:<key>       string the game id, for the join, the watch and the replay key
     c4:updated         zset   game ids scored by their last change (for delete_idle)
+    c4:player:<id>     zset   the games a browser identity has a seat in, scored by their last change
+    c4:indexed:seats   string set once the games stored before that index have their places in it
     c4:changes:<id>    channel: every saved record of the game, as JSON
 
 A save is one Lua script, so checking the stored version, writing the record and publishing
@@ -42,18 +45,25 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # KEYS: the game's hash, the updated index. ARGV: record JSON, its version, its updated time, id, channel,
-# the replay key ('' if none) and the prefix. A game stored before replays may get its replay key in any save.
+# the replay key ('' if none), the prefix, then the identities seated ('' for none or the computer).
+# A game stored before replays may get its replay key in any save, and one stored before the seats'
+# index its place in it.
 _SAVE = """
 local stored = redis.call('HGET', KEYS[1], 'version')
 if not stored or tonumber(stored) ~= tonumber(ARGV[2]) - 1 then
     return 0
 end
-redis.call('HSET', KEYS[1], 'record', ARGV[1], 'version', ARGV[2])
+redis.call('HSET', KEYS[1], 'record', ARGV[1], 'version', ARGV[2], 'red', ARGV[8], 'yellow', ARGV[9])
 if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'replay') ~= ARGV[6] then
     redis.call('HSET', KEYS[1], 'replay', ARGV[6])
     redis.call('SET', ARGV[7] .. 'key:' .. ARGV[6], ARGV[4])
 end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+for i = 8, 9 do
+    if ARGV[i] ~= '' then
+        redis.call('ZADD', ARGV[7] .. 'player:' .. ARGV[i], ARGV[3], ARGV[4])
+    end
+end
 redis.call('PUBLISH', ARGV[5], ARGV[1])
 return 1
 """
@@ -63,10 +73,15 @@ _DELETE_IDLE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 for _, id in ipairs(ids) do
     local game = ARGV[2] .. 'game:' .. id
-    local keys = redis.call('HMGET', game, 'join', 'watch', 'replay')
-    for _, key in ipairs(keys) do
-        if key then
-            redis.call('DEL', ARGV[2] .. 'key:' .. key)
+    local keys = redis.call('HMGET', game, 'join', 'watch', 'replay', 'red', 'yellow')
+    for i = 1, 3 do
+        if keys[i] then
+            redis.call('DEL', ARGV[2] .. 'key:' .. keys[i])
+        end
+    end
+    for i = 4, 5 do
+        if keys[i] and keys[i] ~= '' then
+            redis.call('ZREM', ARGV[2] .. 'player:' .. keys[i], id)
         end
     end
     redis.call('DEL', game)
@@ -97,6 +112,15 @@ def _safe_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _seats(record: GameRecord) -> tuple[str, str]:
+    """The identities on red and yellow for the seats' index ('' for an empty seat or the computer's)."""
+    seated = record.seated()
+    return (
+        record.red if record.red in seated else "",
+        record.yellow if record.yellow in seated else "",
+    )
 
 
 class RedisStore(Store):
@@ -156,6 +180,9 @@ class RedisStore(Store):
     def _updated(self) -> str:
         return f"{self.prefix}updated"
 
+    def _player(self, identity: str) -> str:
+        return f"{self.prefix}player:{identity}"
+
     def _channel(self, game_id: str) -> str:
         return f"{self.prefix}changes:{game_id}"
 
@@ -194,6 +221,40 @@ class RedisStore(Store):
         first_attempt: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._supervisor = asyncio.create_task(self._supervise(first_attempt), name="redis store")
         await first_attempt
+        task = asyncio.create_task(self._index_old_seats(), name="redis store: index old seats")
+        self._refreshes.add(task)
+        task.add_done_callback(self._refreshes.discard)
+
+    async def _index_old_seats(self) -> None:
+        """Give the games stored before the seats' index their places in it, once per Redis.
+
+        Every instance may run it at the same time (each step is idempotent); the mark is set when
+        one finished, and a run that Redis interrupted is repeated by the next start.
+        """
+        mark = f"{self.prefix}indexed:seats"
+
+        async def run(client: redis.Redis) -> int:
+            if await client.exists(mark):
+                return 0
+            indexed = 0
+            async for key in client.scan_iter(match=f"{self.prefix}game:*", count=500):
+                red, yellow, text = await client.hmget(str(key), ["red", "yellow", "record"])
+                if red is not None or yellow is not None or not text:
+                    continue  # stored (or saved once) since the index exists
+                record = GameRecord.from_json(text)
+                seats = _seats(record)
+                async with client.pipeline(transaction=True) as pipe:
+                    pipe.hset(str(key), mapping={"red": seats[0], "yellow": seats[1]})
+                    for identity in set(seats) - {""}:
+                        pipe.zadd(self._player(identity), {record.id: record.updated})
+                    await pipe.execute()
+                indexed += 1
+            await client.set(mark, "1")
+            return indexed
+
+        with contextlib.suppress(StoreUnavailableError):
+            if indexed := await self._call(run):
+                log.info("indexed the seats of %d games stored before the index", indexed)
 
     async def close(self) -> None:
         supervisor, self._supervisor = self._supervisor, None
@@ -362,6 +423,8 @@ class RedisStore(Store):
             }
             if record.replay_key:
                 mapping["replay"] = record.replay_key
+            red, yellow = _seats(record)
+            mapping["red"], mapping["yellow"] = red, yellow
             async with client.pipeline(transaction=True) as pipe:
                 pipe.hset(self._game(record.id), mapping=mapping)  # type: ignore[arg-type]
                 pipe.set(self._key(record.join_key), record.id)
@@ -369,6 +432,8 @@ class RedisStore(Store):
                 if record.replay_key:
                     pipe.set(self._key(record.replay_key), record.id)
                 pipe.zadd(self._updated, {record.id: record.updated})
+                for identity in {red, yellow} - {""}:
+                    pipe.zadd(self._player(identity), {record.id: record.updated})
                 await pipe.execute()
 
         await self._call(store)
@@ -391,9 +456,26 @@ class RedisStore(Store):
             self._channel(record.id),
             record.replay_key or "",
             self.prefix,
+            *_seats(record),
         ]
         saved = await self._call(lambda client: self._save(keys=keys, args=args))
         return bool(saved)
+
+    async def games_of(self, identity: str, limit: int) -> list[GameRecord]:
+        async def read(client: redis.Redis) -> list[GameRecord]:
+            ids = [str(game_id) for game_id in await client.zrevrange(self._player(identity), 0, limit - 1)]
+            if not ids:
+                return []
+            async with client.pipeline(transaction=False) as pipe:
+                for game_id in ids:
+                    pipe.hget(self._game(game_id), "record")
+                texts = await pipe.execute()
+            gone = [game_id for game_id, text in zip(ids, texts, strict=True) if not text]
+            if gone:  # deleted some other way than delete_idle: the index lets go of them too
+                await client.zrem(self._player(identity), *gone)
+            return [GameRecord.from_json(text) for text in texts if text]
+
+        return await self._call(read)
 
     async def delete_idle(self, before: float) -> int:
         args: list[str | int] = [repr(before), self.prefix, _DELETE_BATCH]

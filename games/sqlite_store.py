@@ -44,7 +44,11 @@ CREATE TABLE IF NOT EXISTS games (
     replay_key TEXT,
     review TEXT,
     clock TEXT,
-    said TEXT
+    said TEXT,
+    red_name TEXT,
+    yellow_name TEXT,
+    red_wins INTEGER NOT NULL DEFAULT 0,
+    yellow_wins INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS games_updated ON games (updated);
 """
@@ -58,11 +62,21 @@ _MIGRATIONS = {
     "review": ("ALTER TABLE games ADD COLUMN review TEXT",),
     "clock": ("ALTER TABLE games ADD COLUMN clock TEXT",),
     "said": ("ALTER TABLE games ADD COLUMN said TEXT",),
+    # Files made before names and scores: their players have no name yet and every tally starts at 0.
+    "red_name": ("ALTER TABLE games ADD COLUMN red_name TEXT",),
+    "yellow_name": ("ALTER TABLE games ADD COLUMN yellow_name TEXT",),
+    "red_wins": ("ALTER TABLE games ADD COLUMN red_wins INTEGER NOT NULL DEFAULT 0",),
+    "yellow_wins": ("ALTER TABLE games ADD COLUMN yellow_wins INTEGER NOT NULL DEFAULT 0",),
 }
-_INDEXES = "CREATE UNIQUE INDEX IF NOT EXISTS games_replay_key ON games (replay_key);"
+# The seats' indexes answer "my games"; a move leaves the seats as they were.
+_INDEXES = """
+CREATE UNIQUE INDEX IF NOT EXISTS games_replay_key ON games (replay_key);
+CREATE INDEX IF NOT EXISTS games_red ON games (red);
+CREATE INDEX IF NOT EXISTS games_yellow ON games (yellow);
+"""
 _COLUMNS = (
     "id, mode, join_key, watch_key, red, yellow, moves, resigned, rematch, round, level, version, created, updated,"
-    " replay_key, clock, said"
+    " replay_key, clock, said, red_name, yellow_name, red_wins, yellow_wins"
 )
 
 _Job = Callable[[sqlite3.Connection], Any]
@@ -100,6 +114,10 @@ def _row(record: GameRecord) -> tuple[Any, ...]:
         record.replay_key,
         record.clock.to_json() if record.clock else None,
         record.said.to_json() if record.said else None,
+        record.red_name,
+        record.yellow_name,
+        record.red_wins,
+        record.yellow_wins,
     )
 
 
@@ -133,6 +151,10 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         replay_key,
         clock,
         said,
+        red_name,
+        yellow_name,
+        red_wins,
+        yellow_wins,
     ) = row
     return GameRecord(
         id=id_,
@@ -152,6 +174,10 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         replay_key=replay_key,
         clock=Clock.from_json(clock),
         said=Said.from_json(said),
+        red_name=red_name,
+        yellow_name=yellow_name,
+        red_wins=red_wins,
+        yellow_wins=yellow_wins,
     )
 
 
@@ -264,9 +290,8 @@ class SQLiteStore(Store):
 
     async def create(self, record: GameRecord) -> None:
         row = _row(record)
-        await self._call(
-            lambda db: db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
-        )
+        insert = f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})"
+        await self._call(lambda db: db.execute(insert, row))
 
     async def load(self, game_id: str) -> GameRecord | None:
         def select(db: sqlite3.Connection) -> tuple[Any, ...] | None:
@@ -294,13 +319,23 @@ class SQLiteStore(Store):
         def update(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 "UPDATE games SET red = ?, yellow = ?, moves = ?, resigned = ?, rematch = ?, round = ?, level = ?,"
-                " version = ?, updated = ?, replay_key = ?, clock = ?, said = ?"
-                " WHERE id = ? AND version = ?",
-                (*row[4:12], row[13], record.replay_key, row[15], row[16], record.id, record.version - 1),
+                " version = ?, updated = ?, replay_key = ?, clock = ?, said = ?, red_name = ?, yellow_name = ?,"
+                " red_wins = ?, yellow_wins = ? WHERE id = ? AND version = ?",
+                (*row[4:12], *row[13:21], record.id, record.version - 1),
             )
             return cursor.rowcount == 1
 
         return await self._call(update)
+
+    async def games_of(self, identity: str, limit: int) -> list[GameRecord]:
+        def select(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            rows: list[tuple[Any, ...]] = db.execute(
+                f"SELECT {_COLUMNS} FROM games WHERE red = ? OR yellow = ? ORDER BY updated DESC LIMIT ?",
+                (identity, identity, limit),
+            ).fetchall()
+            return rows
+
+        return [_record(row) for row in await self._call(select)]
 
     async def delete_idle(self, before: float) -> int:
         return await self._call(lambda db: db.execute("DELETE FROM games WHERE updated < ?", (before,)).rowcount)

@@ -68,6 +68,10 @@ class Store(abc.ABC):
         """The review last saved with this game, or None."""
 
     @abc.abstractmethod
+    async def games_of(self, identity: str, limit: int) -> list[GameRecord]:
+        """Up to ``limit`` games in which ``identity`` holds a seat, the most recently changed first."""
+
+    @abc.abstractmethod
     async def delete_idle(self, before: float) -> int:
         """Delete games last changed before ``before`` (a Unix time); returns how many."""
 
@@ -124,6 +128,10 @@ class MemoryStore(Store):
         if record.replay_key:  # a game stored before replays gets its key later
             self._keys[record.replay_key] = record.id
         return True
+
+    async def games_of(self, identity: str, limit: int) -> list[GameRecord]:
+        mine = [record for record in self._games.values() if identity in (record.red, record.yellow)]
+        return sorted(mine, key=lambda record: record.updated, reverse=True)[:limit]
 
     async def delete_idle(self, before: float) -> int:
         idle = [record for record in self._games.values() if record.updated < before]

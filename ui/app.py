@@ -17,7 +17,9 @@ from games.store import Store
 from games.stores import open_store
 from ui import pages
 from ui.errors import add_error_pages
+from ui.names import add_name_route
 from ui.theme import Theme, add_dark_mode_route, use_theme
+from ui.turn_alerts import add_sound_route
 
 __all__ = ["run_options", "setup"]
 
@@ -32,6 +34,8 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
     computer = ComputerPlayer(hub, analyst)
     use_theme(theme or Theme())
     add_dark_mode_route()
+    add_name_route()
+    add_sound_route()
     add_error_pages()
     pages.register(hub, analyst, computer)
 

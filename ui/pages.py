@@ -22,9 +22,12 @@ from ui.layout import ABOVE_BOARD, SidePanel
 from ui.messages import CSS as MESSAGES_CSS
 from ui.messages import QuickMessages
 from ui.moves import GameMoves
+from ui.my_games import show_my_games
+from ui.names import NameForm, claim_name, current_name, score_text, seat_name
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
 from ui.ticker import start_ticking
+from ui.turn_alerts import TurnAlerts
 
 __all__ = ["LEVELS", "browser_id", "register"]
 
@@ -79,10 +82,11 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
         return None
 
     @ui.page("/", language=LANGUAGE)
-    def home() -> None:
+    async def home() -> None:
         with frame("Connect Four"):
             ui.label("Connect Four").classes("text-3xl font-bold")
             ui.label("Drop discs, get four in a row: across, down or diagonally.")
+            NameForm(browser_id())
             with ui.column().classes("items-stretch gap-3 w-full max-w-xs"):
                 named(
                     ui.button("Play on this device", on_click=lambda: ui.navigate.to("/local")), "Play on this device"
@@ -92,10 +96,13 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                     "size=lg"
                 )
                 named(ui.button("Play the computer", on_click=computer_dialog), "Play the computer").props("size=lg")
+            await show_my_games(hub, browser_id())
 
     async def invite(clock: object) -> None:
         try:
-            live = await hub.create(Mode.ONLINE, browser_id(), clock=clock if isinstance(clock, int) else 0)
+            live = await hub.create(
+                Mode.ONLINE, browser_id(), clock=clock if isinstance(clock, int) else 0, name=current_name()
+            )
         except GameError as exc:
             ui.notify(str(exc), type="warning")
             return
@@ -119,7 +126,9 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             async def start() -> None:
                 try:
                     chosen = Level[level.value]
-                    live = await hub.create(Mode.COMPUTER, browser_id(), level=chosen, side=Player(side.value))
+                    live = await hub.create(
+                        Mode.COMPUTER, browser_id(), level=chosen, side=Player(side.value), name=current_name()
+                    )
                 except GameError as exc:
                     ui.notify(str(exc), type="warning")
                     return
@@ -135,6 +144,8 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             return
         identity = browser_id()
         role = live.record.role_of(identity) if key == live.record.join_key else Role.SPECTATOR
+        if role is not Role.SPECTATOR:
+            await claim_name(hub, live, identity)
         level = live.record.level or Level.PERFECT
         with frame("Play the computer"):
             store_status_banner(hub)
@@ -142,7 +153,11 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             title, about = LEVELS[level]
             with panel:
                 ui.label(f"Against the computer · {title}: {about}").classes(f"text-sm {ABOVE_BOARD}").mark("level")
+                names = " · ".join(f"{p.capitalize()}: {seat_name(live.record, p)}" for p in Player)
+                ui.label(names).classes(f"text-sm {ABOVE_BOARD}").mark("players")
             view = GameView(hub, live, role, identity, panel)
+            with panel:
+                TurnAlerts(view)
             if role is not Role.SPECTATOR:
                 with panel:
                     local_controls(view, hub, live, identity, analyst)
@@ -189,7 +204,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             return
         identity = browser_id()
         if key == live.record.join_key and live.record.mode is Mode.ONLINE:
-            role = await hub.join(live, identity)
+            role = await hub.join(live, identity, name=current_name())
         else:
             role = Role.SPECTATOR  # a watch key never seats anyone, whatever page it is opened on
         online_page(hub, live, role, identity, request, full=key == live.record.join_key and role is Role.SPECTATOR)
@@ -278,11 +293,13 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
             elif role is Role.SPECTATOR:
                 ui.label("You are watching this game.").classes(f"text-base {ABOVE_BOARD}").mark("watching")
             players = ui.label().classes(f"text-sm {ABOVE_BOARD}").mark("players")
+            score = ui.label().classes(f"text-base font-medium {ABOVE_BOARD}").mark("score")
         view = GameView(hub, live, role, identity, panel)
         if live.record.clock is not None:
             with panel:
                 GameClocks(view)
         with panel:
+            TurnAlerts(view)
             invite = InviteCard(live, str(request.base_url).rstrip("/")) if is_creator(live, identity) else None
             controls = OnlineControls(view) if role is not Role.SPECTATOR else None
             QuickMessages(view)
@@ -299,8 +316,12 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
                     continue
                 who = "you" if view.my_side() is player else "opponent" if role is not Role.SPECTATOR else "player"
                 here = "connected" if live.is_connected(player) else "away"
-                parts.append(f"{player.capitalize()}: {who} ({here})")
+                name = live.record.name(player)  # set as text: a name never becomes markup
+                shown = f"{name} ({who}, {here})" if name else f"{who} ({here})"
+                parts.append(f"{player.capitalize()}: {shown}")
             players.set_text(" · ".join(parts))
+            score.set_text(score_text(live.record))
+            score.set_visibility(live.record.started)
             if controls is not None:
                 controls.refresh()
             if invite is not None:

@@ -15,7 +15,7 @@ from nicegui.language import Language
 
 from engine.connect4 import COLUMNS, ROWS
 
-__all__ = ["DARK_PATH", "LANGUAGE", "Theme", "add_dark_mode_route", "frame", "header_html", "use_theme"]
+__all__ = ["DARK_PATH", "LANGUAGE", "Theme", "add_dark_mode_route", "frame", "header_html", "same_site", "use_theme"]
 
 
 @dataclass(frozen=True)
@@ -234,9 +234,12 @@ def add_dark_mode_route() -> None:
     @app.get(DARK_PATH, include_in_schema=False)
     def store_dark_mode(request: Request, on: bool, next: str = "/") -> RedirectResponse:
         request.session["dark"] = on
-        # Only a path on this site: never a redirect to somewhere else ("//host" or "https://...").
-        safe = next if next.startswith("/") and not next.startswith("//") and "\\" not in next else "/"
-        return RedirectResponse(safe, status_code=303)
+        return RedirectResponse(same_site(next), status_code=303)
+
+
+def same_site(next: str) -> str:
+    """``next`` if it is a path on this site, else "/": never a redirect elsewhere ("//host" or "https://...")."""
+    return next if next.startswith("/") and not next.startswith("//") and "\\" not in next else "/"
 
 
 def _switch_html(here: str, *, dark: bool) -> str:

@@ -20,6 +20,7 @@ from engine.levels import Level
 from games.errors import ConflictError, GameNotFoundError, NotAllowedError, NotStartedError, SpectatorError
 from games.hub import COMPUTER, GameChanged, GameEvent, GameHub, MovePlayed, MoveUndone, NewGame
 from games.model import Mode, Role
+from games.names import InvalidNameError
 from games.ratelimit import RateLimitedError, RateLimiter
 from games.store import MemoryStore
 
@@ -332,3 +333,84 @@ async def test_only_the_two_players_of_an_online_game_may_say_a_phrase(hub: Game
     with pytest.raises(NotAllowedError, match="Only these messages can be sent"):
         await hub.say(live, "alice", "Free text")
     assert live.record.said == said
+
+
+async def finish_round(hub: GameHub, live_id: str, *, winner: str) -> None:
+    """Play a round that ``winner`` ("red" or "yellow") wins with four in a column."""
+    live = await hub.get(live_id)
+    moves = "1212121" if winner == "red" else "72121262"
+    for index, column in enumerate(moves):
+        seat = live.record.red if index % 2 == 0 else live.record.yellow
+        assert seat is not None
+        await hub.play(live, seat, int(column) - 1)
+    assert live.outcome is not None
+    assert live.outcome.winner is Player(winner)
+
+
+async def test_names_and_the_score_follow_their_players_across_two_rematches(hub: GameHub) -> None:
+    live = await hub.create(Mode.ONLINE, "alice", name="Ana")
+    await hub.join(live, "bob", name="Ben")
+    assert (live.record.red_name, live.record.yellow_name) == ("Ana", "Ben")
+    assert live.record.score() == (0, 0)
+    await finish_round(hub, live.id, winner="red")  # Ana wins as red
+    assert live.record.score() == (1, 0)
+    await hub.rematch(live, "alice")
+    assert live.record.score() == (1, 0)  # asked, not started: the same round
+    await hub.rematch(live, "bob")
+    # Ben now plays red; Ana keeps her name and her win on yellow.
+    assert (live.record.red, live.record.red_name, live.record.yellow_name) == ("bob", "Ben", "Ana")
+    assert live.record.score() == (0, 1)
+    await finish_round(hub, live.id, winner="yellow")  # Ana wins again, as yellow
+    assert live.record.score() == (0, 2)
+    await hub.rematch(live, "bob")
+    await hub.rematch(live, "alice")
+    assert (live.record.red_name, live.record.red_wins, live.record.yellow_wins) == ("Ana", 2, 0)
+    await finish_round(hub, live.id, winner="yellow")  # Ben wins as yellow
+    assert live.record.score() == (2, 1)
+    stored = await hub.store.load(live.id)
+    assert stored == live.record
+
+
+async def test_a_player_who_renames_is_shown_by_the_new_name_and_a_bad_name_changes_nothing(hub: GameHub) -> None:
+    live = await hub.create(Mode.ONLINE, "alice")
+    assert live.record.name(Player.RED) is None
+    events: list[GameEvent] = []
+    live.subscribe(events.append)
+    assert await hub.join(live, "alice", name="Ana") is Role.RED
+    assert live.record.red_name == "Ana"
+    assert events == [GameChanged()]
+    version = live.record.version
+    await hub.set_name(live, "alice", "Ana")  # the same name: nothing stored
+    assert live.record.version == version
+    with pytest.raises(InvalidNameError):
+        await hub.set_name(live, "alice", "<b>x</b>")
+    with pytest.raises(InvalidNameError):
+        await hub.join(live, "bob", name="<script>")
+    assert live.record.version == version
+    assert live.record.seat(Player.YELLOW) is None
+    await hub.set_name(live, "carol", "Carol")  # a spectator has no seat to name
+    assert (live.record.version, live.record.red_name, live.record.yellow_name) == (version, "Ana", None)
+
+
+async def test_a_bad_name_creates_no_game_and_a_hot_seat_game_has_no_names(hub: GameHub) -> None:
+    with pytest.raises(InvalidNameError):
+        await hub.create(Mode.ONLINE, "alice", name="x" * 21)
+    assert await hub.games_of("alice") == []
+    local = await hub.create(Mode.LOCAL, "alice", name="Ana")
+    assert (local.record.red_name, local.record.yellow_name) == (None, None)
+    computer = await hub.create(Mode.COMPUTER, "alice", side=Player.YELLOW, level=Level.BEGINNER, name="Ana")
+    assert (computer.record.red_name, computer.record.yellow_name) == (None, "Ana")
+
+
+async def test_games_of_lists_a_browsers_seats_newest_first_and_never_the_computers(hub: GameHub) -> None:
+    first = await hub.create(Mode.ONLINE, "alice")
+    await hub.join(first, "bob")
+    second = await hub.create(Mode.COMPUTER, "alice", level=Level.BEGINNER)
+    third = await hub.create(Mode.ONLINE, "carol")
+    await hub.play(first, "alice", 3)  # the first game changed last
+    assert [r.id for r in await hub.games_of("alice")] == [first.id, second.id]
+    assert [r.id for r in await hub.games_of("bob")] == [first.id]
+    assert [r.id for r in await hub.games_of("carol")] == [third.id]
+    assert await hub.games_of(COMPUTER) == []
+    assert await hub.games_of("") == []
+    assert (await hub.games_of("alice"))[0].moves == "4"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -143,6 +144,8 @@ async def test_delete_idle_removes_old_games_with_their_keys(store: RedisStore, 
         f"c4:key:{recent.join_key}",
         f"c4:key:{recent.watch_key}",
         "c4:updated",
+        "c4:indexed:seats",  # the store's mark that every game's seats are indexed
+        "c4:player:alice",  # alice's seat in the recent game; the old one left her index with its game
     }
 
 
@@ -166,7 +169,7 @@ async def test_a_replay_key_and_a_review_round_trip_and_go_with_the_game(
     await store.save_review(game.id, "{}")  # a review of a game that is gone is not kept
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     try:
-        assert await client.keys("c4:*") == []
+        assert await client.keys("c4:*") == ["c4:indexed:seats"]  # nothing of the game; the store's one mark
     finally:
         await client.aclose()
 
@@ -448,3 +451,97 @@ async def test_a_call_waits_for_a_free_connection_for_as_long_as_redis_keeps_ans
     assert waited > 5  # the last calls waited longer than the limit the pool used to have
     assert scripts > 50
     assert False not in statuses
+
+
+async def test_a_browsers_games_are_indexed_as_it_takes_seats_and_leave_the_index_with_their_game(
+    store: RedisStore, redis_server: RedisServer
+) -> None:
+    now = time.time()
+    old = new_record(updated=now - 100)
+    game = new_record(updated=now - 1)
+    against_computer = new_record(mode=Mode.COMPUTER, red="computer", yellow="alice", updated=now - 2)
+    for record in (old, game, against_computer):
+        await store.create(record)
+    assert [r.id for r in await store.games_of("alice", 50)] == [game.id, against_computer.id, old.id]
+    assert await store.games_of("bob", 50) == []
+    joined = game.changed(yellow="bob", yellow_name="Ben")
+    assert await store.save(joined)
+    assert await store.games_of("bob", 50) == [joined]
+    assert await store.games_of("alice", 1) == [joined]
+    assert await store.delete_idle(now - 50) == 1
+    assert [r.id for r in await store.games_of("alice", 50)] == [joined.id, against_computer.id]
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        assert await client.zrange("c4:player:alice", 0, -1) == [against_computer.id, joined.id]
+        assert not await client.exists("c4:player:computer")  # the computer's seat is nobody's game list
+        await client.delete(f"c4:game:{against_computer.id}")  # gone without delete_idle
+        assert await store.games_of("alice", 50) == [joined]
+        assert await client.zrange("c4:player:alice", 0, -1) == [joined.id]
+    finally:
+        await client.aclose()
+
+
+async def test_a_record_stored_before_names_reads_with_none_and_no_score(
+    store: RedisStore, redis_server: RedisServer
+) -> None:
+    record = new_record(yellow="bob")
+    await store.create(record)
+    data = json.loads(record.to_json())
+    for field in ("red_name", "yellow_name", "red_wins", "yellow_wins"):
+        del data[field]
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        await client.hset(f"c4:game:{record.id}", "record", json.dumps(data))
+    finally:
+        await client.aclose()
+    loaded = await store.load(record.id)
+    assert loaded == record
+    assert await store.save(record.changed(red_name="Ana", red_wins=1))
+    saved = await store.load(record.id)
+    assert saved is not None
+    assert (saved.red_name, saved.red_wins) == ("Ana", 1)
+
+
+async def test_names_scores_and_a_players_games_span_instances(instances: Instances) -> None:
+    hub_a, _ = await instances.hub()
+    hub_b, store_b = await instances.hub()
+    live_a = await hub_a.create(Mode.ONLINE, "alice", name="Ana")
+    live_b = await hub_b.find(live_a.record.join_key)
+    await eventually(lambda: live_a.id in store_b._followed, what="hub B to follow the game")
+    events: list[GameEvent] = []
+    live_a.subscribe(events.append)
+    await hub_b.join(live_b, "bob", name="Ben")  # Ben joins on the other instance
+    await eventually(lambda: live_a.record.yellow_name == "Ben", what="hub A to show Ben's name")
+    assert [r.id for r in await hub_a.games_of("bob")] == [live_a.id]
+    assert [r.id for r in await hub_b.games_of("alice")] == [live_a.id]
+    await hub_a.resign(live_a, "alice")
+    await eventually(lambda: live_b.is_over, what="hub B to see the end")
+    await hub_a.rematch(live_a, "alice")
+    await eventually(lambda: bool(live_b.record.rematch), what="hub B to see the request")
+    await hub_b.rematch(live_b, "bob")
+    await eventually(lambda: live_a.record.round == 2, what="hub A to see the rematch")
+    assert (live_a.record.red_name, live_a.record.red_wins, live_a.record.yellow_wins) == ("Ben", 1, 0)
+
+
+async def test_games_stored_before_the_seats_index_are_indexed_when_an_instance_starts(
+    instances: Instances, redis_server: RedisServer
+) -> None:
+    old = new_record(yellow="bob")
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        # What an instance without the index stored: no seats in the hash, no c4:player:<id> sets.
+        await client.hset(
+            f"c4:game:{old.id}",
+            mapping={"record": old.to_json(), "version": old.version, "join": old.join_key, "watch": old.watch_key},
+        )
+        store = await instances.store()
+        await eventually(lambda: not store._refreshes, what="the indexing to finish")
+        assert await store.games_of("alice", 50) == [old]
+        assert await store.games_of("bob", 50) == [old]
+        assert await client.get("c4:indexed:seats") == "1"
+        await client.delete("c4:player:bob")
+        again = await instances.store()  # marked as done: no second pass
+        await eventually(lambda: not again._refreshes, what="the second start")
+        assert await again.games_of("bob", 50) == []
+    finally:
+        await client.aclose()

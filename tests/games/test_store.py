@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -328,3 +329,77 @@ async def test_a_clock_and_a_quick_message_are_kept_and_saved(store: Store) -> N
     assert loaded is not None
     assert loaded.clock == Clock(180, 175.5, 180.0, 1004.5)
     assert loaded.said == Said(Player.YELLOW, "Good luck!", 1005.0)
+
+
+async def test_names_and_tallies_round_trip_and_a_browsers_games_come_newest_first(store: Store) -> None:
+    now = time.time()
+    older = replace(
+        record(), yellow="bob", red_name="Ana", yellow_name="Ben", red_wins=2, yellow_wins=1, updated=now - 10
+    )
+    newer = replace(record(), mode=Mode.COMPUTER, red="computer", yellow="alice", yellow_name="Ana", updated=now - 5)
+    someone_else = replace(record(), red="carol")
+    for game in (older, newer, someone_else):
+        await store.create(game)
+    assert await store.games_of("alice", 50) == [newer, older]
+    assert await store.games_of("alice", 1) == [newer]
+    assert await store.games_of("bob", 50) == [older]
+    assert await store.games_of("dave", 50) == []
+    renamed = older.changed(yellow_name="Benny", yellow_wins=2)
+    assert await store.save(renamed)
+    assert await store.games_of("bob", 50) == [renamed]  # the save made it the newest
+    assert await store.load(older.id) == renamed
+
+
+async def test_an_sqlite_file_from_before_names_keeps_its_games_with_no_names_and_no_score(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    columns = (
+        "id TEXT PRIMARY KEY, mode TEXT NOT NULL, join_key TEXT NOT NULL UNIQUE, watch_key TEXT NOT NULL UNIQUE,"
+        " red TEXT, yellow TEXT, moves TEXT NOT NULL, resigned TEXT, rematch TEXT NOT NULL, round INTEGER NOT NULL,"
+        " level TEXT, version INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL, replay_key TEXT,"
+        " review TEXT"
+    )
+    with sqlite3.connect(path) as db:
+        db.execute(f"CREATE TABLE games ({columns})")
+        db.execute(
+            "INSERT INTO games VALUES ('a', 'online', 'j', 'w', 'alice', 'bob', '44', NULL, '', 3, NULL, 7, 0, 0, 'r',"
+            " NULL)"
+        )
+    db.close()
+    store = await started(path)
+    try:
+        game = await store.load("a")
+        assert game is not None
+        assert (game.red_name, game.yellow_name, game.red_wins, game.yellow_wins, game.round) == (None, None, 0, 0, 3)
+        assert await store.games_of("bob", 50) == [game]
+        assert await store.save(game.changed(red_name="Ana", red_wins=1))
+    finally:
+        await store.close()
+    reopened = await started(path)
+    try:
+        again = await reopened.load("a")
+        assert again is not None
+        assert (again.red_name, again.red_wins) == ("Ana", 1)
+        indexes = await reopened._call(lambda db: [row[1] for row in db.execute("PRAGMA index_list(games)")])
+        assert {"games_red", "games_yellow"} <= set(indexes)
+    finally:
+        await reopened.close()
+
+
+async def test_names_scores_and_a_players_games_survive_a_restart(tmp_path: Path) -> None:
+    hub = GameHub(SQLiteStore(tmp_path / "games.db"))
+    await hub.start()
+    live = await hub.create(Mode.ONLINE, "alice", name="Ana")
+    await hub.join(live, "bob", name="Ben")
+    await hub.resign(live, "bob")
+    await hub.rematch(live, "alice")
+    await hub.rematch(live, "bob")
+    await hub.play(live, "bob", 3)
+    await hub.close()
+    again = GameHub(SQLiteStore(tmp_path / "games.db"))
+    await again.start()
+    try:
+        (mine,) = await again.games_of("alice")
+        assert (mine.red, mine.red_name, mine.yellow_name, mine.yellow_wins) == ("bob", "Ben", "Ana", 1)
+        assert mine.moves == "4"
+    finally:
+        await again.close()

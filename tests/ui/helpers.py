@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from nicegui import background_tasks, ui
@@ -125,16 +125,16 @@ def status(user: User) -> str:
 
 
 @contextmanager
-def sent_updates(user: User) -> Iterator[list[dict[str, Any]]]:
-    """Record the element updates the server sends to this user's browser while the block runs."""
+def sent_messages(user: User, kind: str) -> Iterator[list[dict[str, Any]]]:
+    """Record the messages of ``kind`` ("update", "run_javascript") sent to this user's browser in the block."""
     assert user.client is not None
     outbox = user.client.outbox
     original = outbox._emit
     sent: list[dict[str, Any]] = []
 
     async def recording_emit(message: Any) -> None:
-        _, kind, data = message
-        if kind == "update":
+        _, message_kind, data = message
+        if message_kind == kind:
             sent.append({key: value for key, value in data.items() if key != "_id"})
         await original(message)
 
@@ -143,3 +143,8 @@ def sent_updates(user: User) -> Iterator[list[dict[str, Any]]]:
         yield sent
     finally:
         outbox._emit = original  # type: ignore[method-assign]
+
+
+def sent_updates(user: User) -> AbstractContextManager[list[dict[str, Any]]]:
+    """Record the element updates the server sends to this user's browser while the block runs."""
+    return sent_messages(user, "update")

@@ -166,8 +166,9 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
     # element and the rematch controls are built only when needed; a spectator has no keyboard.
     # The side panel is one element on every page; only the creator has an invitation, and once
     # yellow is seated it loses its join button; the move list is two elements (and a keyboard for a
-    # spectator, whose page has none for the board); a player has one element of quick messages (the
-    # message's own label comes with the first message), so: red 25, yellow 22, a spectator 21.
+    # spectator, whose page has none for the board); the score is one label on every page, the speaker
+    # button one on a player's (its sounds are built only when turned on) and the quick messages one
+    # more (the message's own label comes with the first message), so: red 27, yellow 24, a spectator 22.
     red, yellow, spectator = create_user(), create_user(), create_user()
     join, watch = await invite(red)
     await red.open(join)
@@ -177,7 +178,7 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
     for user in (red, yellow, spectator):
         assert user.client is not None
         counts.append(len(user.client.elements))
-    assert counts == [25, 22, 21]
+    assert counts == [27, 24, 22]
     # The end of a game and a rematch build nothing and remove nothing: Resign turns into Rematch.
     for column in "1212121":
         await click_column(red if column == "1" else yellow, int(column))
