@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import re
 import shutil
@@ -230,7 +231,9 @@ def test_behind_nginx_each_address_is_limited_on_each_instance_whatever_it_forge
     proxy = Nginx(directory, free_port()).start(apps)
     try:
         # A script on 127.0.0.31, without cookies (so on either instance), naming a new address each time.
-        script = httpx.Client(base_url=proxy.url, transport=httpx.HTTPTransport(local_address="127.0.0.31"))
+        jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        source = httpx.HTTPTransport(local_address="127.0.0.31")
+        script = httpx.Client(base_url=proxy.url, transport=source, cookies=jar)
         statuses = [script.get("/local", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code for n in range(30)]
         script.close()
         # The limits are per instance: 3 on each of the two, then 429 from both.
