@@ -132,7 +132,9 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 SHARED_SECRET = "scale-out-test-secret"
 
 
-def start_instances(redis: RedisServer, directory: Path, count: int = 2) -> list[AppServer]:
+def start_instances(
+    redis: RedisServer, directory: Path, count: int = 2, extra_env: dict[str, str] | None = None
+) -> list[AppServer]:
     """``count`` app processes sharing ``redis`` and one STORAGE_SECRET, started side by side.
 
     Each gets a DATABASE_URL of its own that must stay unused: with REDIS_URL set, games live in Redis.
@@ -144,6 +146,7 @@ def start_instances(redis: RedisServer, directory: Path, count: int = 2) -> list
                 "STORAGE_SECRET": SHARED_SECRET,
                 "DATABASE_URL": f"sqlite:///{directory / f'unused-{index}.db'}",
                 "LOG_LEVEL": "INFO",
+                **(extra_env or {}),
             },
             log_path=directory / f"app-{index}.log",
         )

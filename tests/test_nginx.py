@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import os
 import re
 import shutil
@@ -13,10 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+import redis as redis_sync
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.fixtures import ROOT, AppServer, free_port, screenshot_path
+from tests.redis_fixtures import RedisServer, start_instances
 
 pytestmark = pytest.mark.browser
 
@@ -215,3 +219,36 @@ def test_two_players_on_different_instances_behind_nginx_finish_a_game(
     for app in two_apps:
         # The full path the browser asked for, as uvicorn logs the websocket it accepted.
         assert re.search(r'"WebSocket /_nicegui_ws/socket.io/\?client_id=\S+" \[accepted\]', app.log()), app.url
+
+
+def test_behind_nginx_each_address_is_limited_on_each_instance_whatever_it_forges(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    small = {"ADDRESS_PAGES_BURST": "3", "ADDRESS_PAGES_PER_SECOND": "0.01"}
+    apps = start_instances(redis_server, tmp_path, extra_env=small)
+    directory = tmp_path / "nginx"
+    directory.mkdir()
+    proxy = Nginx(directory, free_port()).start(apps)
+    try:
+        # A script on 127.0.0.31, without cookies (so on either instance), naming a new address each time.
+        jar = http.cookiejar.CookieJar(policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        source = httpx.HTTPTransport(local_address="127.0.0.31")
+        script = httpx.Client(base_url=proxy.url, transport=source, cookies=jar)
+        statuses = [script.get("/local", headers={"X-Forwarded-For": f"198.51.100.{n}"}).status_code for n in range(30)]
+        script.close()
+        # The limits are per instance: 3 on each of the two, then 429 from both.
+        assert statuses.count(200) == 6, statuses
+        assert set(statuses) == {200, 429}
+        assert statuses[-4:] == [429] * 4
+        with httpx.Client(base_url=proxy.url, transport=httpx.HTTPTransport(local_address="127.0.0.32")) as other:
+            assert other.get("/").status_code == 200
+        # And the 24 page views stored no game in Redis, on either instance.
+        client = redis_sync.Redis.from_url(redis_server.url)
+        try:
+            assert client.keys("c4:*") == [], client.keys("*")
+        finally:
+            client.close()
+    finally:
+        proxy.stop()
+        for app in apps:
+            app.stop()

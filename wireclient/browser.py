@@ -94,6 +94,23 @@ async def wait_until(condition: Callable[[], bool], timeout: float, interval: fl
         await asyncio.sleep(interval)
 
 
+async def server_has_page(base_url: str, client_id: str, timeout: float = 10.0) -> bool:
+    """Whether the server still holds the page ``client_id``: it accepts a socket for it, as nicegui.js opens one."""
+    sio = socketio.AsyncClient(reconnection=False)
+    query = {"client_id": client_id, "tab_id": str(uuid.uuid4()), "document_id": str(uuid.uuid4())}
+    try:
+        await sio.connect(
+            f"{base_url}/?{urlencode({**query, 'next_message_id': 0, 'implicit_handshake': 'true'})}",
+            transports=["websocket"],
+            socketio_path="/_nicegui_ws/socket.io",
+            wait_timeout=timeout,
+        )
+    except socketio.exceptions.ConnectionError:
+        return False  # NiceGUI refuses the handshake of a page it no longer has (the page script reloads)
+    await sio.disconnect()
+    return True
+
+
 class Browser:
     """One simulated browser: a cookie jar, the current page's elements and its Socket.IO connection."""
 

@@ -192,7 +192,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--games", type=int, default=500, help="games of three browsers each (500: 1500 browsers)")
     parser.add_argument("--procs", type=int, default=2, help="load generator processes")
-    parser.add_argument("--duration", type=float, default=200.0, help="seconds the players play once all are in")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=240.0,
+        help="seconds the players play once all are in (longer than the flood and --after)",
+    )
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--after", type=float, default=90.0, help="seconds after the flood to read RSS again")

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import socketio
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -31,25 +30,9 @@ sys.path.insert(0, str(HERE.parents[1]))
 from harness import machine, rss_kib  # noqa: E402
 from loadgen import start_app  # noqa: E402
 
-from wireclient.browser import parse_page  # noqa: E402
+from wireclient.browser import parse_page, server_has_page  # noqa: E402
 
 PAGES = ("/", "/local", "/analyze?pos=4453")
-
-
-async def still_held(url: str, client_id: str) -> bool:
-    """Whether the server still has the page ``client_id`` (it accepts the page's socket)."""
-    sio = socketio.AsyncClient(reconnection=False)
-    try:
-        await sio.connect(
-            f"{url}/?client_id={client_id}&tab_id=t&document_id=d&next_message_id=0&implicit_handshake=true",
-            transports=["websocket"],
-            socketio_path="/_nicegui_ws/socket.io",
-            wait_timeout=10,
-        )
-    except socketio.exceptions.ConnectionError:
-        return False
-    await sio.disconnect()
-    return True
 
 
 async def one_page(path: str, pages: int, concurrency: int, settle: float) -> dict[str, Any]:
@@ -87,7 +70,7 @@ async def one_page(path: str, pages: int, concurrency: int, settle: float) -> di
             client_id = str(parse_page(last)[0]["client_id"])
             await asyncio.sleep(settle)
             after = rss_kib(server.pid)
-            held = await still_held(url, client_id)
+            held = await server_has_page(url, client_id)
     finally:
         server.stop()
     # The pages held at the peak: those rendered in the 10 to 12 s before it (the prune runs every 2 s).
