@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from urllib.parse import urlparse
 
 import pytest
 from nicegui import ui
 from nicegui.testing import User
 
 from games.clock import CHOICES
-from tests.ui.helpers import click, click_column, status
+from tests.ui.helpers import click_column, status
+from tests.ui.test_online import invite_from_home
 
 
 def clocks(user: User) -> str:
@@ -27,16 +27,7 @@ async def timed_invite(red: User, seconds: int) -> tuple[str, str]:
     (choice,) = red.find(marker="clock-choice").elements
     assert isinstance(choice, ui.select)
     choice.value = seconds
-    await click(red, "Invite a friend")
-    await red.should_see("Send the join link")
-    (links,) = red.find(marker="invite-links").elements
-    join, watch = (
-        re.search(rf'aria-label="{label}" href="([^"]+)"', links.props["innerHTML"])
-        for label in ("Join link", "Watch link")
-    )
-    assert join is not None
-    assert watch is not None
-    return urlparse(join[1]).path, urlparse(watch[1]).path
+    return await invite_from_home(red)
 
 
 async def test_both_boards_and_the_spectators_show_both_clocks_the_movers_running(

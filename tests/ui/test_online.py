@@ -15,6 +15,11 @@ from tests.ui.helpers import cell_label, click, click_column, click_marker, stat
 async def invite(red: User) -> tuple[str, str]:
     """Red creates an online game from the home page; returns the join and watch paths."""
     await red.open("/")
+    return await invite_from_home(red)
+
+
+async def invite_from_home(red: User) -> tuple[str, str]:
+    """Red, on the home page, presses "Invite a friend"; returns the join and watch paths."""
     await click(red, "Invite a friend")
     await red.should_see("Send the join link")
     (links,) = red.find(marker="invite-links").elements
