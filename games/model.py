@@ -102,6 +102,8 @@ class GameRecord:
     updated: float = field(default_factory=time.time)
     replay_key: str | None = None
     """The key of the game's replay link: it shows the moves and grants no seat (None if stored before replays)."""
+    abandoned: bool = False
+    """With ``resigned``: that side did not resign but left the game, and the other claimed the win."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -162,6 +164,7 @@ class GameRecord:
             "created": self.created,
             "updated": self.updated,
             "replay_key": self.replay_key,
+            "abandoned": self.abandoned,
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -185,4 +188,5 @@ class GameRecord:
             created=data["created"],
             updated=data["updated"],
             replay_key=data.get("replay_key"),  # records saved before replays have none
+            abandoned=bool(data.get("abandoned", False)),  # nor before claims
         )

@@ -41,22 +41,25 @@ CREATE TABLE IF NOT EXISTS games (
     created REAL NOT NULL,
     updated REAL NOT NULL,
     replay_key TEXT,
-    review TEXT
+    review TEXT,
+    abandoned INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS games_updated ON games (updated);
 """
-# Files made before replays lack the last two columns; their games get a replay key each (random, like new ones).
+# Files made before replays lack replay_key and review, before claims abandoned; their games get a replay key
+# each (random, like new ones).
 _MIGRATIONS = {
     "replay_key": (
         "ALTER TABLE games ADD COLUMN replay_key TEXT",
         "UPDATE games SET replay_key = lower(hex(randomblob(16))) WHERE replay_key IS NULL",
     ),
     "review": ("ALTER TABLE games ADD COLUMN review TEXT",),
+    "abandoned": ("ALTER TABLE games ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0",),
 }
 _INDEXES = "CREATE UNIQUE INDEX IF NOT EXISTS games_replay_key ON games (replay_key);"
 _COLUMNS = (
     "id, mode, join_key, watch_key, red, yellow, moves, resigned, rematch, round, level, version, created, updated,"
-    " replay_key"
+    " replay_key, abandoned"
 )
 
 _Job = Callable[[sqlite3.Connection], Any]
@@ -92,6 +95,7 @@ def _row(record: GameRecord) -> tuple[Any, ...]:
         record.created,
         record.updated,
         record.replay_key,
+        int(record.abandoned),
     )
 
 
@@ -123,6 +127,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         created,
         updated,
         replay_key,
+        abandoned,
     ) = row
     return GameRecord(
         id=id_,
@@ -140,6 +145,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         created=created,
         updated=updated,
         replay_key=replay_key,
+        abandoned=bool(abandoned),
     )
 
 
@@ -252,7 +258,9 @@ class SQLiteStore(Store):
 
     async def create(self, record: GameRecord) -> None:
         row = _row(record)
-        await self._call(lambda db: db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * 15)})", row))
+        await self._call(
+            lambda db: db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * len(row))})", row)
+        )
 
     async def load(self, game_id: str) -> GameRecord | None:
         def select(db: sqlite3.Connection) -> tuple[Any, ...] | None:
@@ -280,8 +288,8 @@ class SQLiteStore(Store):
         def update(db: sqlite3.Connection) -> bool:
             cursor = db.execute(
                 "UPDATE games SET red = ?, yellow = ?, moves = ?, resigned = ?, rematch = ?, round = ?, level = ?,"
-                " version = ?, updated = ?, replay_key = ? WHERE id = ? AND version = ?",
-                (*row[4:12], row[13], record.replay_key, record.id, record.version - 1),
+                " version = ?, updated = ?, replay_key = ?, abandoned = ? WHERE id = ? AND version = ?",
+                (*row[4:12], row[13], record.replay_key, int(record.abandoned), record.id, record.version - 1),
             )
             return cursor.rowcount == 1
 

@@ -12,6 +12,7 @@ from nicegui import app, background_tasks
 
 from games.computer import Analyst, ComputerPlayer
 from games.hub import GameHub
+from games.lobby import Lobby, open_lobby_store
 from games.settings import Settings
 from games.store import Store
 from games.stores import open_store
@@ -27,13 +28,14 @@ log = logging.getLogger(__name__)
 def setup(settings: Settings | None = None, theme: Theme | None = None, store: Store | None = None) -> GameHub:
     """Register everything on NiceGUI's app and return the hub that holds the games."""
     settings = settings or Settings()
-    hub = GameHub(store or open_store(settings))
+    hub = GameHub(store or open_store(settings), claim_after=settings.claim_after)
+    lobby = Lobby(hub, open_lobby_store(hub.store))
     analyst = Analyst(workers=settings.computer_workers)
     computer = ComputerPlayer(hub, analyst)
     use_theme(theme or Theme())
     add_dark_mode_route()
     add_error_pages()
-    pages.register(hub, analyst, computer)
+    pages.register(hub, analyst, computer, lobby)
 
     async def clean_up_forever() -> None:
         while True:
@@ -51,12 +53,14 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
 
     async def start() -> None:
         await hub.start()
+        await lobby.start()
         background_tasks.create(clean_up_forever(), name="clean up idle games")
         # In the background: the server answers at once while the worker loads the book.
         background_tasks.create(warm_computer(), name="warm the computer")
 
     async def stop() -> None:
         await computer.close()
+        await lobby.close()
         analyst.close()
         await hub.close()
 

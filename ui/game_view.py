@@ -27,15 +27,22 @@ clock = time.monotonic
 """The clock of :data:`REPEAT_QUIET_SECONDS` (tests turn it by hand)."""
 
 
-def result_text(outcome: Outcome, role: Role) -> str:
-    """The result as ``role`` reads it: in person for a player, the tutorial's words for everyone else."""
+def result_text(outcome: Outcome, role: Role, *, left: bool = False) -> str:
+    """The result as ``role`` reads it: in person for a player, the tutorial's words for everyone else.
+
+    ``left``: the loser did not resign but left, and the winner claimed the win.
+    """
     resigned = outcome.termination is Termination.RESIGNATION and outcome.winner is not None
     if role in (Role.RED, Role.YELLOW) and outcome.winner is not None:
         if outcome.winner in role.players:
-            return "Your opponent resigned. You win!" if resigned else "You win!"
-        return "You resigned." if resigned else "You lose."
+            if resigned:
+                return "Your opponent left; you claimed the win." if left else "Your opponent resigned. You win!"
+            return "You win!"
+        if resigned:
+            return "You were away too long: your opponent claimed the win." if left else "You resigned."
+        return "You lose."
     if resigned and outcome.winner is not None:
-        return f"{outcome.winner.other.capitalize()} resigned. {outcome.result()}"
+        return f"{outcome.winner.other.capitalize()} {'left' if left else 'resigned'}. {outcome.result()}"
     return outcome.result()
 
 
@@ -44,7 +51,7 @@ def status_text(live: LiveGame, role: Role) -> str:
     record, board = live.record, live.board
     outcome = live.outcome
     if outcome is not None:
-        result = result_text(outcome, role)
+        result = result_text(outcome, role, left=record.abandoned)
         offer = rematch_note(live, role)
         return f"{result} {offer}" if offer else result
     if not record.started:

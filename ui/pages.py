@@ -10,12 +10,15 @@ from engine.levels import Level
 from games.computer import Analyst, ComputerPlayer
 from games.errors import GameError, GameNotFoundError, StoreUnavailableError
 from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
+from games.lobby import Lobby
 from games.model import Mode, Role
 from ui import replay
 from ui.analysis import AnalysisPanel
+from ui.claim import ClaimButton
 from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
 from ui.layout import ABOVE_BOARD, SidePanel
+from ui.lobby import PublicGames, QuickMatch, open_choice
 from ui.moves import GameMoves
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
@@ -56,7 +59,7 @@ def unavailable(exc: StoreUnavailableError) -> None:
         ui.label("Reload this page in a moment.")
 
 
-def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
+def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer, lobby: Lobby | None = None) -> None:
     """Add the pages to the app (called once per app, so tests can build a fresh one)."""
     replay.register(hub, analyst)
 
@@ -79,12 +82,21 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                 ui.button("Play on this device", on_click=lambda: ui.navigate.to("/local")).props(
                     'size=lg aria-label="Play on this device"'
                 )
-                ui.button("Invite a friend", on_click=invite).props('size=lg aria-label="Invite a friend"')
+                if lobby is not None:
+                    QuickMatch(lobby)
+                invite_button = ui.button("Invite a friend").props('size=lg aria-label="Invite a friend"')
+                public = open_choice() if lobby is not None else None
+                invite_button.on_click(lambda: invite(public))
                 ui.button("Play the computer", on_click=computer_dialog).props('size=lg aria-label="Play the computer"')
+            if lobby is not None:
+                PublicGames(lobby)
 
-    async def invite() -> None:
+    async def invite(public: ui.checkbox | None = None) -> None:
         try:
-            live = await hub.create(Mode.ONLINE, browser_id())
+            if lobby is not None and public is not None and public.value:
+                live = await lobby.create_open(browser_id())
+            else:
+                live = await hub.create(Mode.ONLINE, browser_id())
         except GameError as exc:
             ui.notify(str(exc), type="warning")
             return
@@ -269,6 +281,8 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
         with panel:
             invite = InviteCard(live, str(request.base_url).rstrip("/")) if is_creator(live, identity) else None
             controls = OnlineControls(view) if role is not Role.SPECTATOR else None
+            if role is not Role.SPECTATOR:
+                ClaimButton(view)
             GameMoves(view, hub)
 
         def show_players(event: GameEvent | None = None) -> None:

@@ -1,0 +1,266 @@
+"""The home page's lobby: "Play someone now", and the open and live games anyone may join or watch.
+
+Each list is one table element, built with the page: a change of the lists replaces its rows (one
+message to each page that shows them), never the page. The rows come from :class:`games.lobby.Lobby`,
+which reads the store once a second for every page of this process together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict
+
+from nicegui import app, events, ui
+
+from engine.levels import Level
+from games.errors import GameError
+from games.hub import LiveGame
+from games.lobby import Listing, Lobby, Ticket
+from games.model import Mode, Role
+
+__all__ = ["COMPUTER_OFFER_AFTER", "PublicGames", "QuickMatch", "open_choice"]
+
+COMPUTER_OFFER_AFTER = 20.0
+"""Seconds of waiting alone after which the computer is offered meanwhile."""
+
+_JOIN = r"""
+<q-td :props="props">
+  <q-btn dense unelevated no-caps color="primary" label="Join"
+         :aria-label="'Join the game of ' + props.row.name + ', waiting ' + props.row.waited"
+         @click="() => $parent.$emit('join', props.row.key)" />
+</q-td>
+"""
+_WATCH = r"""
+<q-td :props="props">
+  <q-btn dense outline no-caps color="primary" label="Watch" :href="'/watch/' + props.row.key"
+         :aria-label="'Watch ' + props.row.players" />
+</q-td>
+"""
+
+
+def _identity() -> str:
+    return str(app.storage.browser["id"])
+
+
+def open_choice() -> ui.checkbox:
+    """The option, beside "Invite a friend", to list the new game for anyone to join."""
+    return ui.checkbox("Open to anyone (listed on this page)").props('aria-label="Open to anyone"').mark("open-choice")
+
+
+async def go_to(live: LiveGame) -> None:
+    """Take this page to its seat in ``live``."""
+    ui.navigate.to(f"/join/{live.record.join_key}")
+
+
+class QuickMatch:
+    """The "Play someone now" button and, while this page waits in the queue, the count, Cancel and the offer."""
+
+    def __init__(self, lobby: Lobby) -> None:
+        self.lobby = lobby
+        self.identity = _identity()
+        self.ticket: Ticket | None = None
+        """This page's place in the queue, while it has one."""
+        self.wanted = False
+        """Whether this page is looking for an opponent (it keeps looking when its connection comes back)."""
+        self.started = 0.0
+        with ui.column().classes("gap-2 items-stretch w-full") as self.root:
+            self.button = (
+                ui.button("Play someone now", icon="bolt", on_click=self.start)
+                .props('size=lg aria-label="Play someone now"')
+                .mark("quick-match")
+            )
+        # Built on the first press: most visitors of the home page never wait in the queue.
+        self._panel: ui.element | None = None
+        self._count: ui.label
+        self._offer: ui.element
+        self._next_tick: asyncio.TimerHandle | None = None
+        client = ui.context.client
+        client.on_disconnect(self._leave)
+        client.on_delete(self._leave)
+        client.on_delete(self._stop_count)
+        client.on_connect(self._come_back)
+
+    async def start(self) -> None:
+        """Pair with whoever waits, or wait for the next one."""
+        if self.wanted:
+            return
+        self.wanted, self.started = True, time.monotonic()
+        await self._enter()
+
+    async def _enter(self) -> None:
+        try:
+            found = await self.lobby.quick_match(self.identity, self._paired)
+        except GameError as exc:
+            self._stop()
+            ui.notify(str(exc), type="warning")
+            return
+        if isinstance(found, LiveGame):
+            self._stop()
+            await go_to(found)
+        elif self.wanted:
+            self.ticket = found
+            self._show_waiting()
+        else:  # cancelled while the pairing was on its way
+            await self.lobby.cancel(found)
+
+    def _show_waiting(self) -> None:
+        if self._panel is None:
+            with self.root, ui.column().classes("gap-1 items-stretch") as self._panel:
+                self._count = ui.label().props('aria-live="polite"').mark("queue-count")
+                ui.button("Cancel", on_click=self.cancel).props('outline aria-label="Cancel"').mark("cancel-queue")
+                with ui.column().classes("gap-1 items-stretch") as self._offer:
+                    ui.label("Nobody yet. Play the computer meanwhile?").classes("text-sm")
+                    ui.button("Play the computer", on_click=self.play_computer).props(
+                        'outline aria-label="Play the computer meanwhile"'
+                    ).mark("computer-meanwhile")
+        self._panel.set_visibility(True)
+        self.button.set_visibility(False)
+        self._stop_count()
+        self._tick()
+
+    def _tick(self) -> None:
+        # One timer of the event loop per waiting page, at each whole second of its wait (no element, no task).
+        waited = time.monotonic() - self.started
+        self._count.set_text(f"Looking for an opponent… {int(waited)} s")
+        self._offer.set_visibility(waited >= COMPUTER_OFFER_AFTER)
+        self._next_tick = asyncio.get_running_loop().call_later(1.0 - waited % 1.0, self._tick)
+
+    def _stop_count(self) -> None:
+        if self._next_tick is not None:
+            self._next_tick.cancel()
+            self._next_tick = None
+
+    def _stop(self) -> None:
+        self.wanted, self.ticket = False, None
+        self._stop_count()
+        if self._panel is not None:
+            self._panel.set_visibility(False)
+        self.button.set_visibility(True)
+
+    async def cancel(self, *, say: bool = True) -> bool:
+        """Leave the queue; False (and off to the game) if a pairing came first."""
+        ticket = self.ticket
+        self._stop()
+        if ticket is None:
+            return True
+        try:
+            paired = await self.lobby.cancel(ticket)
+        except GameError as exc:
+            ui.notify(str(exc), type="warning")
+            return True
+        if paired is not None:  # the pairing came first: the opponent is already on their way to the game
+            await go_to(paired)
+            return False
+        if say:
+            ui.notify("You left the queue.")
+        return True
+
+    async def play_computer(self) -> None:
+        """Leave the queue and play the computer instead."""
+        if not await self.cancel(say=False):
+            return
+        try:
+            live = await self.lobby.hub.create(Mode.COMPUTER, self.identity, level=Level.CASUAL)
+        except GameError as exc:
+            ui.notify(str(exc), type="warning")
+            return
+        ui.navigate.to(f"/computer/{live.record.join_key}")
+
+    def _paired(self, live: LiveGame) -> None:
+        # Called by the lobby, outside this page's handlers: the root names the page. The link is for a
+        # browser that does not follow the navigation (scripts off, a reader that announces first).
+        self._stop()
+        url = f"/join/{live.record.join_key}"
+        with self.root:
+            ui.link("Opponent found: open your game", url).props('aria-label="Open your game"').mark("paired-link")
+            ui.navigate.to(url)
+
+    async def _leave(self) -> None:
+        # A page that closes or loses its connection leaves the queue at once: nobody is paired with an empty chair.
+        ticket, self.ticket = self.ticket, None
+        if ticket is None:
+            return
+        try:
+            paired = await self.lobby.cancel(ticket)
+        except GameError:
+            return
+        if paired is not None:
+            self._paired(paired)
+
+    async def _come_back(self) -> None:
+        if self.wanted and self.ticket is None:
+            await self._enter()
+
+
+class PublicGames:
+    """The open games (with "Join") and the live public games (with "Watch"), kept up to date by the lobby."""
+
+    def __init__(self, lobby: Lobby) -> None:
+        self.lobby = lobby
+        self.identity = _identity()
+        with ui.column().classes("w-full max-w-xl gap-2"):
+            ui.label("Open games").classes("text-xl font-bold")
+            self.open = (
+                ui.table(
+                    columns=[
+                        {"name": "name", "label": "Player", "field": "name", "align": "left"},
+                        {"name": "waited", "label": "Waiting", "field": "waited", "align": "left"},
+                        {"name": "action", "label": "", "field": "key", "align": "right"},
+                    ],
+                    rows=[],
+                    row_key="key",
+                )
+                .props('flat bordered hide-pagination no-data-label="No open games right now."')
+                .classes("w-full")
+                .mark("open-games")
+            )
+            self.open.add_slot("body-cell-action", _JOIN)
+            self.open.on("join", self.join)
+            ui.label("Live games").classes("text-xl font-bold")
+            self.live = (
+                ui.table(
+                    columns=[
+                        {"name": "players", "label": "Players", "field": "players", "align": "left"},
+                        {"name": "playing", "label": "Playing for", "field": "playing", "align": "left"},
+                        {"name": "spectators", "label": "Spectators", "field": "spectators", "align": "right"},
+                        {"name": "action", "label": "", "field": "key", "align": "right"},
+                    ],
+                    rows=[],
+                    row_key="key",
+                )
+                .props('flat bordered hide-pagination no-data-label="No games to watch right now."')
+                .classes("w-full")
+                .mark("live-games")
+            )
+            self.live.add_slot("body-cell-action", _WATCH)
+        self._shown = Listing()
+        self.show(lobby.listing)
+        ui.context.client.on_delete(lobby.watch_listing(self.show))
+
+    def show(self, listing: Listing) -> None:
+        """Replace the rows of the lists that changed (the other list sends nothing)."""
+        shown, self._shown = self._shown, listing
+        if listing.open != shown.open or (not self.open.rows and listing.open):
+            self.open.rows = [asdict(row) for row in listing.open]
+        if listing.live != shown.live or (not self.live.rows and listing.live):
+            self.live.rows = [asdict(row) for row in listing.live]
+
+    async def join(self, event: events.GenericEventArguments) -> None:
+        """Take the free seat of the open game the row names, unless someone was quicker."""
+        key = event.args
+        hub = self.lobby.hub
+        try:
+            if not isinstance(key, str):
+                raise GameError("That game is no longer open.")
+            live = await hub.find(key)
+            if key != live.record.join_key or live.record.mode is not Mode.ONLINE:
+                raise GameError("That game is no longer open.")
+            role = await hub.join(live, self.identity)
+        except GameError as exc:
+            ui.notify("That game is no longer open." if "not found" in str(exc) else str(exc), type="warning")
+            return
+        if role is Role.SPECTATOR:
+            ui.notify("Someone else took that seat.", type="warning")
+            return
+        await go_to(live)
