@@ -119,9 +119,9 @@ async def test_the_count_goes_up_and_the_computer_is_offered_after_twenty_second
 def _quick_matches(user: User) -> list[QuickMatch]:
     assert user.client is not None
     return [
-        handler.__self__
+        owner
         for handler in user.client.connect_handlers
-        if isinstance(getattr(handler, "__self__", None), QuickMatch)
+        if isinstance(owner := getattr(handler, "__self__", None), QuickMatch)
     ]
 
 
@@ -212,7 +212,7 @@ async def test_the_second_of_two_players_racing_for_an_open_game_is_told_and_not
     await create_open_game(ana)
     for user in (ben, cleo):
         await user.open("/")
-        await eventually(lambda user=user: len(rows(user, "open-games")) == 1, what="the open game in the list")
+    await eventually(lambda: len(rows(ben, "open-games")) == len(rows(cleo, "open-games")) == 1, what="the lists")
     (row,) = rows(cleo, "open-games")
     before = running()
     ben.find(marker="open-games").trigger("join", row["key"])
@@ -249,9 +249,9 @@ async def forged_claim(user: User) -> None:
     """What a click on "Claim the win" runs on the server, sent while the page shows no such button."""
     assert user.client is not None
     (claim,) = {
-        handler.__self__
+        owner
         for handler in user.client.delete_handlers
-        if isinstance(getattr(handler, "__self__", None), ClaimButton)
+        if isinstance(owner := getattr(handler, "__self__", None), ClaimButton)
     }
     with user:
         await claim.claim()
