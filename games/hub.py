@@ -561,8 +561,10 @@ class GameHub:
             if wait is None:
                 raise NotAllowedError("Your opponent is here, so the win cannot be claimed.")
             if wait > 0:
+                seconds = math.ceil(wait)
                 raise NotAllowedError(
-                    f"Your opponent may still come back: the win can be claimed in {math.ceil(wait)} seconds."
+                    f"Your opponent may still come back: the win can be claimed in {seconds}"
+                    f" second{'' if seconds == 1 else 's'}."
                 )
             return record.changed(resigned=opponent, abandoned=True)
 
