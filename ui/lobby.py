@@ -66,7 +66,7 @@ class QuickMatch:
         self.started = 0.0
         with ui.column().classes("gap-2 items-stretch w-full") as self.root:
             self.button = (
-                ui.button("Play someone now", icon="bolt", on_click=self.start)
+                ui.button("Play someone now", on_click=self.start)
                 .props('size=lg aria-label="Play someone now"')
                 .mark("quick-match")
             )
@@ -200,7 +200,7 @@ class PublicGames:
         self.lobby = lobby
         self.identity = _identity()
         with ui.column().classes("w-full max-w-xl gap-2"):
-            ui.label("Open games").classes("text-xl font-bold")
+            ui.html("Open games", tag="h2").classes("text-xl font-bold")
             self.open = (
                 ui.table(
                     columns=[
@@ -217,7 +217,7 @@ class PublicGames:
             )
             self.open.add_slot("body-cell-action", _JOIN)
             self.open.on("join", self.join)
-            ui.label("Live games").classes("text-xl font-bold")
+            ui.html("Live games", tag="h2").classes("text-xl font-bold mt-2")
             self.live = (
                 ui.table(
                     columns=[
