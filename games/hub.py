@@ -543,6 +543,7 @@ class GameHub:
 
     async def claim_win(self, live: LiveGame, identity: str) -> None:
         """Win the round because the opponent has been away for :attr:`claim_after` seconds of their own turn."""
+        self.move_limit.check(identity)
 
         def claim(record: GameRecord) -> GameRecord:
             role = record.role_of(identity)

@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from games.errors import GameError
+from games.errors import GameError, GameNotFoundError
 from games.hub import PRESENCE_TTL, GameHub, LiveGame
-from games.model import GameRecord, Mode, new_id, new_key
+from games.model import GameRecord, Mode, Role, new_id, new_key
 from games.ratelimit import RateLimiter
 from games.store import MemoryStore, Store
 
@@ -36,8 +36,10 @@ __all__ = [
     "Lobby",
     "LobbyStore",
     "MemoryLobbyStore",
+    "NotOpenError",
     "OpenGame",
     "Pairing",
+    "SeatTakenError",
     "Ticket",
     "WatchableGame",
     "open_lobby_store",
@@ -46,6 +48,21 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+class NotOpenError(GameError):
+    """A join from the list names no open game (it ended, was cleaned up, or the request was forged)."""
+
+    def __init__(self) -> None:
+        super().__init__("That game is no longer open.")
+
+
+class SeatTakenError(GameError):
+    """Another player took the open seat first."""
+
+    def __init__(self) -> None:
+        super().__init__("Someone else took that seat.")
+
 
 TICKET_STALE = 15.0
 """Seconds after its last refresh that a waiting ticket counts as gone."""
@@ -252,6 +269,7 @@ class Lobby:
         if queue_limit is None:
             queue_limit = RateLimiter(rate=0.2, burst=10, message="You are joining the queue too often; wait a minute.")
         self.queue_limit = queue_limit
+        self.join_limit = RateLimiter(rate=1, burst=10, message="Too many tries at once: slow down.")
         self.poll_interval = poll_interval
         self.list_interval = list_interval
         self.listing = Listing()
@@ -343,6 +361,21 @@ class Lobby:
             log.exception("game %s: a page failed to take its quick match", live.id)
 
     # -- open games and the lists --------------------------------------------------------------
+
+    async def join_open(self, key: object, identity: str) -> LiveGame:
+        """Take the free seat of the open game whose join key is ``key`` (as a browser sent it), or say why not."""
+        self.join_limit.check(identity)
+        if not isinstance(key, str):
+            raise NotOpenError
+        try:
+            live = await self.hub.find(key)
+        except GameNotFoundError:
+            raise NotOpenError from None
+        if key != live.record.join_key or live.record.mode is not Mode.ONLINE:
+            raise NotOpenError  # a watch or replay key seats nobody, whatever page sends it
+        if await self.hub.join(live, identity) is Role.SPECTATOR:
+            raise SeatTakenError
+        return live
 
     async def create_open(self, identity: str) -> LiveGame:
         """A new online game with ``identity`` as red, listed for anyone to join."""

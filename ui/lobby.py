@@ -17,7 +17,7 @@ from engine.levels import Level
 from games.errors import GameError
 from games.hub import LiveGame
 from games.lobby import Listing, Lobby, Ticket
-from games.model import Mode, Role
+from games.model import Mode
 
 __all__ = ["COMPUTER_OFFER_AFTER", "PublicGames", "QuickMatch", "open_choice"]
 
@@ -248,19 +248,9 @@ class PublicGames:
 
     async def join(self, event: events.GenericEventArguments) -> None:
         """Take the free seat of the open game the row names, unless someone was quicker."""
-        key = event.args
-        hub = self.lobby.hub
         try:
-            if not isinstance(key, str):
-                raise GameError("That game is no longer open.")
-            live = await hub.find(key)
-            if key != live.record.join_key or live.record.mode is not Mode.ONLINE:
-                raise GameError("That game is no longer open.")
-            role = await hub.join(live, self.identity)
+            live = await self.lobby.join_open(event.args, self.identity)
         except GameError as exc:
-            ui.notify("That game is no longer open." if "not found" in str(exc) else str(exc), type="warning")
-            return
-        if role is Role.SPECTATOR:
-            ui.notify("Someone else took that seat.", type="warning")
+            ui.notify(str(exc), type="warning")
             return
         await go_to(live)

@@ -12,7 +12,7 @@ import pytest
 from engine.connect4 import GameOverError, Player
 from games.errors import NotAllowedError, SpectatorError
 from games.hub import GameHub, LiveGame
-from games.lobby import TICKET_STALE, Lobby, Ticket, open_lobby_store
+from games.lobby import TICKET_STALE, Lobby, NotOpenError, SeatTakenError, Ticket, open_lobby_store
 from games.model import GameRecord, Mode, Role, new_id, new_key
 from games.ratelimit import RateLimitedError, RateLimiter
 from games.sqlite_store import SQLiteStore
@@ -157,6 +157,39 @@ async def test_open_games_are_listed_until_taken_then_listed_to_watch(place: Pla
     assert (await place.lobby.read_listing()).live[0].spectators == 1
     await place.hub.resign(live, "ben")
     assert (await place.lobby.read_listing()).live == ()  # over: nothing left to watch
+
+
+async def test_two_players_racing_for_an_open_seat_get_one_seat(place: Place) -> None:
+    live = await place.lobby.create_open("ana")
+    results = await asyncio.gather(
+        *(place.lobby.join_open(live.record.join_key, name) for name in ("ben", "cleo")), return_exceptions=True
+    )
+    winners = [result for result in results if isinstance(result, LiveGame)]
+    losers = [result for result in results if isinstance(result, SeatTakenError)]
+    assert len(winners) == len(losers) == 1
+    assert str(losers[0]) == "Someone else took that seat."
+    assert live.record.yellow in {"ben", "cleo"}
+    version = live.record.version
+    with pytest.raises(SeatTakenError):
+        await place.lobby.join_open(live.record.join_key, "dave")
+    assert live.record.version == version  # nothing changed
+
+
+@pytest.mark.parametrize("forged", [None, 7, ["key"], {"key": 1}, "", "x" * 1000, "no-such-key", "watch"])
+async def test_a_forged_join_is_refused_and_changes_nothing(place: Place, forged: object) -> None:
+    live = await place.lobby.create_open("ana")
+    key = live.record.watch_key if forged == "watch" else forged
+    with pytest.raises(NotOpenError, match=r"^That game is no longer open\.$"):
+        await place.lobby.join_open(key, "ben")
+    assert live.record.yellow is None
+
+
+async def test_joins_from_the_list_are_rate_limited(place: Place) -> None:
+    for _ in range(place.lobby.join_limit.burst):
+        with pytest.raises(NotOpenError):
+            await place.lobby.join_open("no-such-key", "ben")
+    with pytest.raises(RateLimitedError, match="slow down"):
+        await place.lobby.join_open("no-such-key", "ben")
 
 
 async def test_the_lists_follow_every_page_from_one_read(place: Place) -> None:
