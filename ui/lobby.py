@@ -56,18 +56,21 @@ async def go_to(live: LiveGame) -> None:
 class QuickMatch:
     """The "Play someone now" button and, while this page waits in the queue, the count, Cancel and the offer."""
 
-    def __init__(self, lobby: Lobby) -> None:
+    def __init__(self, lobby: Lobby, *, waited: int | None = None) -> None:
+        """``waited``: the seconds this browser has waited already, on the page of the game it plays meanwhile;
+        the page then joins the queue as it connects, and offers no computer game."""
         self.lobby = lobby
         self.identity = _identity()
         self.ticket: Ticket | None = None
         """This page's place in the queue, while it has one."""
-        self.wanted = False
+        self.wanted = waited is not None
         """Whether this page is looking for an opponent (it keeps looking when its connection comes back)."""
-        self.started = 0.0
+        self.meanwhile = waited is not None
+        self.started = time.monotonic() - min(max(waited or 0, 0), 24 * 3600)
         with ui.column().classes("gap-2 items-stretch w-full") as self.root:
             self.button = (
                 ui.button("Play someone now", on_click=self.start)
-                .props('size=lg aria-label="Play someone now"')
+                .props('aria-label="Play someone now"' + ("" if self.meanwhile else " size=lg"))
                 .mark("quick-match")
             )
         # Built on the first press: most visitors of the home page never wait in the queue.
@@ -123,7 +126,7 @@ class QuickMatch:
         # One timer of the event loop per waiting page, at each whole second of its wait (no element, no task).
         waited = time.monotonic() - self.started
         self._count.set_text(f"Looking for an opponent… {int(waited)} s")
-        self._offer.set_visibility(waited >= COMPUTER_OFFER_AFTER)
+        self._offer.set_visibility(waited >= COMPUTER_OFFER_AFTER and not self.meanwhile)
         self._next_tick = asyncio.get_running_loop().call_later(1.0 - waited % 1.0, self._tick)
 
     def _stop_count(self) -> None:
@@ -157,7 +160,8 @@ class QuickMatch:
         return True
 
     async def play_computer(self) -> None:
-        """Leave the queue and play the computer instead."""
+        """Play the computer meanwhile: its page takes this page's place in the queue."""
+        waited = int(time.monotonic() - self.started)
         if not await self.cancel(say=False):
             return
         try:
@@ -165,7 +169,7 @@ class QuickMatch:
         except GameError as exc:
             ui.notify(str(exc), type="warning")
             return
-        ui.navigate.to(f"/computer/{live.record.join_key}")
+        ui.navigate.to(f"/computer/{live.record.join_key}?queue={waited}")
 
     def _paired(self, live: LiveGame) -> None:
         # Called by the lobby, outside this page's handlers: the root names the page. The link is for a

@@ -130,7 +130,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer, lobby: Lo
             ui.button("Start", on_click=start).props('aria-label="Start"')
 
     @ui.page("/computer/{key}", language=LANGUAGE)
-    async def against_computer(key: str) -> None:
+    async def against_computer(key: str, queue: str | None = None) -> None:
         live = await find(key)
         if live is None:
             return
@@ -146,6 +146,8 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer, lobby: Lo
             view = GameView(hub, live, role, identity, panel)
             if role is not Role.SPECTATOR:
                 with panel:
+                    if lobby is not None and queue is not None and queue.isdecimal() and len(queue) < 9:
+                        QuickMatch(lobby, waited=int(queue))  # playing the computer meanwhile: still in the queue
                     local_controls(view, hub, live, identity, analyst)
             with panel:
                 GameMoves(view, hub)

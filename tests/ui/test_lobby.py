@@ -108,12 +108,32 @@ async def test_the_count_goes_up_and_the_computer_is_offered_after_twenty_second
     await eventually(lambda: seconds_waited(ana) >= COMPUTER_OFFER_AFTER, what="the count")
     await ana.should_see(marker="computer-meanwhile")
     await click_marker(ana, "computer-meanwhile")
-    await ana.should_see(marker="level")  # a game against the computer
-    # And nobody is left in the queue: the next one waits alone.
+    await ana.should_see(marker="level")  # a game against the computer...
+    await eventually(lambda: shows(ana, "queue-count"), what="the queue on the computer's page")
+    assert seconds_waited(ana) >= COMPUTER_OFFER_AFTER  # ...while the wait goes on
+    await ana.should_not_see(marker="computer-meanwhile")
+    await click_column(ana, 4)
+    waiting = ana.client
+    assert waiting is not None
     ben = create_user()
     await ben.open("/")
-    await click_marker(ben, "quick-match")
-    await ben.should_see("Looking for an opponent…")
+    await click_marker(ben, "quick-match")  # the next one to press plays ana
+    link = await wait_for_pairing(waiting)
+    await ben.should_see(marker="board")
+    assert ben.back_history[-1] == link
+
+
+async def test_a_malformed_wait_on_the_computers_page_is_ignored(create_user: Callable[[], User]) -> None:
+    ana = create_user()
+    await ana.open("/")
+    await click(ana, "Play the computer")
+    await click(ana, "Start")
+    await ana.should_see(marker="level")
+    assert ana.back_history
+    for query in ("?queue=abc", "?queue=-5", "?queue=" + "9" * 40):
+        await ana.open(ana.back_history[-1].split("?")[0] + query)
+        await ana.should_see(marker="level")
+        await ana.should_not_see(marker="queue-count")
 
 
 def _quick_matches(user: User) -> list[QuickMatch]:
