@@ -34,11 +34,13 @@ from games.store import Store
 
 __all__ = [
     "COMPUTER",
+    "PHRASES",
     "GameChanged",
     "GameEvent",
     "GameHub",
     "Listener",
     "LiveGame",
+    "MessageSent",
     "MovePlayed",
     "MoveUndone",
     "NewGame",
@@ -78,7 +80,18 @@ class GameChanged:
     """Something beside the board changed: a seat, presence, a resignation, a rematch offer."""
 
 
-GameEvent = MovePlayed | MoveUndone | NewGame | GameChanged
+@dataclass(frozen=True)
+class MessageSent:
+    """A player sent one of the :data:`PHRASES`; shown for a moment, never stored."""
+
+    player: Player
+    phrase: str
+
+
+GameEvent = MovePlayed | MoveUndone | NewGame | GameChanged | MessageSent
+
+PHRASES = ("Good luck!", "Well played", "Thanks for the game", "Oops")
+"""The quick messages a player may send: fixed phrases only, so there is nothing to moderate."""
 Listener = Callable[[GameEvent], None]
 
 
@@ -217,6 +230,8 @@ class GameHub:
         """This process's name among the instances sharing the store."""
         self._background: set[asyncio.Task[None]] = set()
         store.on_presence(self._remote_presence)
+        store.on_message(self._remote_message)
+        self.message_limit = RateLimiter(rate=0.2, burst=3, message="Too many messages at once: wait a moment.")
         # A person clicks a few times a second at most; a script flooding clicks gets told to slow down.
         # (``is None``, not ``or``: a limiter with no buckets yet has a length of 0.)
         if move_limit is None:
@@ -467,6 +482,29 @@ class GameHub:
         live.remote_presence[instance] = (seats, at)
         live.note_presence()
         live.announce(GameChanged())
+
+    # -- quick messages ------------------------------------------------------------------------
+
+    async def send_message(self, live: LiveGame, identity: str, phrase: object) -> None:
+        """Show ``phrase`` (one of :data:`PHRASES`) from ``identity``'s side on every board and to every spectator."""
+        role = live.record.role_of(identity)
+        if role is Role.SPECTATOR:
+            raise SpectatorError
+        if live.record.mode is not Mode.ONLINE or role is Role.BOTH:
+            raise NotAllowedError("Quick messages are for online games.")
+        if not isinstance(phrase, str) or phrase not in PHRASES:
+            raise NotAllowedError("Only these messages can be sent: " + ", ".join(f'"{p}"' for p in PHRASES) + ".")
+        self.message_limit.check(identity)
+        player = role.players[0]
+        live.announce(MessageSent(player, phrase))
+        with contextlib.suppress(GameError):  # a message is a moment's courtesy: a lost one is not retried
+            await self.store.share_message(live.id, self.instance, player.value, phrase)
+
+    def _remote_message(self, game_id: str, instance: str, player: str, phrase: str) -> None:
+        live = self._live.get(game_id)
+        if live is None or instance == self.instance or phrase not in PHRASES or player not in ("red", "yellow"):
+            return
+        live.announce(MessageSent(Player(player), phrase))
 
     # -- changes -------------------------------------------------------------------------------
 
