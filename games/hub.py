@@ -479,9 +479,16 @@ class GameHub:
         live = self._live.get(game_id)
         if live is None or instance == self.instance:
             return
+        before = live.remote_presence.get(instance)
         live.remote_presence[instance] = (seats, at)
         live.note_presence()
-        live.announce(GameChanged())
+        # Spectators come and go without a word to the boards (only the lists count them), and so do repeats.
+        if (
+            before is None
+            or before[1] < time.time() - PRESENCE_TTL
+            or any(before[0].get(player.value, 0) != seats.get(player.value, 0) for player in Player)
+        ):
+            live.announce(GameChanged())
 
     # -- quick messages ------------------------------------------------------------------------
 

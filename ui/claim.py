@@ -10,7 +10,8 @@ import asyncio
 
 from nicegui import ui
 
-from games.hub import GameEvent
+from engine.connect4 import Player
+from games.hub import PRESENCE_TTL, GameEvent
 from ui.game_view import GameView
 
 __all__ = ["ClaimButton"]
@@ -52,6 +53,14 @@ class ClaimButton:
             self.button.set_visibility(due)
         if wait is not None and wait > 0:
             self._wake = asyncio.get_running_loop().call_later(wait + 0.05, self.refresh)
+        elif wait is None and side is not None and self._vouched_for_elsewhere(side.other):
+            # Only another instance's report says the opponent is here: if that instance died, no report
+            # will say they left, so look again when the report would have been repeated.
+            self._wake = asyncio.get_running_loop().call_later(PRESENCE_TTL / 3, self.refresh)
+
+    def _vouched_for_elsewhere(self, player: Player) -> bool:
+        live = self.view.live
+        return live.presence[player] == 0 and live.is_connected(player) and live.board.turn is player
 
     def _cancel_wake(self) -> None:
         if self._wake is not None:

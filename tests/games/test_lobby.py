@@ -11,7 +11,7 @@ import pytest
 
 from engine.connect4 import GameOverError, Player
 from games.errors import NotAllowedError, SpectatorError
-from games.hub import GameHub, LiveGame
+from games.hub import PRESENCE_TTL, GameEvent, GameHub, LiveGame
 from games.lobby import TICKET_STALE, Lobby, NotOpenError, SeatTakenError, Ticket, open_lobby_store
 from games.model import GameRecord, Mode, Role, new_id, new_key
 from games.ratelimit import RateLimitedError, RateLimiter
@@ -289,3 +289,36 @@ async def test_coming_back_in_time_stops_the_count(quick_claims: Place) -> None:
     assert wait > 0.15
     await hub.play(live, "ben", 4)  # a move from elsewhere (another tab) is the game going on
     assert hub.claim_wait(live, Player.YELLOW) is None
+
+
+async def test_spectators_elsewhere_are_counted_without_a_word_to_the_boards() -> None:
+    store = MemoryStore()
+    hub = GameHub(store)
+    live = await hub.create(Mode.ONLINE, "ana")
+    await hub.join(live, "ben")
+    events: list[GameEvent] = []
+    live.subscribe(events.append)
+    now = time.time()
+    store.tell_presence(live.id, "other", {"red": 0, "yellow": 1, "spectators": 1}, now)
+    assert len(events) == 1  # a first report: yellow is connected there
+    store.tell_presence(live.id, "other", {"red": 0, "yellow": 1, "spectators": 2}, now + 1)
+    store.tell_presence(live.id, "other", {"red": 0, "yellow": 1, "spectators": 2}, now + 30)  # a repeat
+    assert len(events) == 1
+    store.tell_presence(live.id, "other", {"red": 0, "yellow": 0, "spectators": 2}, now + 31)
+    assert len(events) == 2  # yellow left: the boards say so
+    assert live.remote_presence["other"][0]["spectators"] == 2
+
+
+async def test_a_report_from_an_instance_that_fell_silent_stops_vouching(quick_claims: Place) -> None:
+    hub = quick_claims.hub
+    live = await game_where_yellow_is_to_move(quick_claims)
+    hub.disconnect(live, Role.YELLOW)
+    hub.store.tell_presence(live.id, "other", {"red": 0, "yellow": 1}, time.time())
+    assert hub.claim_wait(live, Player.YELLOW) is None  # yellow is on the other instance
+    # That instance died: its last report grows old and no longer counts.
+    hub.store.tell_presence(live.id, "other", {"red": 0, "yellow": 1}, time.time() - PRESENCE_TTL - 1)
+    wait = hub.claim_wait(live, Player.YELLOW)
+    assert wait is not None
+    await asyncio.sleep(max(wait, 0) + 0.05)
+    await hub.claim_win(live, "ana")
+    assert live.record.abandoned
