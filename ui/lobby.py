@@ -197,6 +197,27 @@ class QuickMatch:
             await self._enter()
 
 
+def _table(columns: list[tuple[str, str, str]], marker: str, empty: str, action: str) -> ui.table:
+    """One list: a table whose last column, ``action``, holds each row's button (its header is for screen readers)."""
+    table = (
+        ui.table(
+            columns=[
+                {"name": name, "label": label, "field": "key" if name == "action" else name, "align": align}
+                for name, label, align in columns
+            ],
+            rows=[],
+            row_key="key",
+        )
+        .props("flat bordered hide-pagination")
+        .classes("w-full")
+        .mark(marker)
+    )
+    table.add_slot("body-cell-action", action)
+    table.add_slot("header-cell-action", f'<q-th :props="props"><span class="sr-only">{columns[-1][1]}</span></q-th>')
+    table.add_slot("no-data", f"<span>{empty}</span>")  # Quasar's own puts a warning icon before it
+    return table
+
+
 class PublicGames:
     """The open games (with "Join") and the live public games (with "Watch"), kept up to date by the lobby."""
 
@@ -205,39 +226,25 @@ class PublicGames:
         self.identity = _identity()
         with ui.column().classes("w-full max-w-xl gap-2"):
             ui.html("Open games", tag="h2").classes("text-xl font-bold")
-            self.open = (
-                ui.table(
-                    columns=[
-                        {"name": "name", "label": "Player", "field": "name", "align": "left"},
-                        {"name": "waited", "label": "Waiting", "field": "waited", "align": "left"},
-                        {"name": "action", "label": "", "field": "key", "align": "right"},
-                    ],
-                    rows=[],
-                    row_key="key",
-                )
-                .props('flat bordered hide-pagination no-data-label="No open games right now."')
-                .classes("w-full")
-                .mark("open-games")
+            self.open = _table(
+                [("name", "Player", "left"), ("waited", "Waiting", "left"), ("action", "Join", "right")],
+                "open-games",
+                "No open games right now.",
+                _JOIN,
             )
-            self.open.add_slot("body-cell-action", _JOIN)
             self.open.on("join", self.join)
             ui.html("Live games", tag="h2").classes("text-xl font-bold mt-2")
-            self.live = (
-                ui.table(
-                    columns=[
-                        {"name": "players", "label": "Players", "field": "players", "align": "left"},
-                        {"name": "playing", "label": "Playing for", "field": "playing", "align": "left"},
-                        {"name": "spectators", "label": "Spectators", "field": "spectators", "align": "right"},
-                        {"name": "action", "label": "", "field": "key", "align": "right"},
-                    ],
-                    rows=[],
-                    row_key="key",
-                )
-                .props('flat bordered hide-pagination no-data-label="No games to watch right now."')
-                .classes("w-full")
-                .mark("live-games")
+            self.live = _table(
+                [
+                    ("players", "Players", "left"),
+                    ("playing", "Playing for", "left"),
+                    ("spectators", "Spectators", "right"),
+                    ("action", "Watch", "right"),
+                ],
+                "live-games",
+                "No games to watch right now.",
+                _WATCH,
             )
-            self.live.add_slot("body-cell-action", _WATCH)
         self._shown = Listing()
         self.show(lobby.listing)
         ui.context.client.on_delete(lobby.watch_listing(self.show))
