@@ -446,6 +446,11 @@ class GameHub:
         live = self._live.get(game_id)
         return 0 if live is None else live.spectators
 
+    def connected_here(self, game_id: str, player: Player) -> bool:
+        """Whether a browser holding ``player``'s seat has this game open on this instance."""
+        live = self._live.get(game_id)
+        return live is not None and live.presence[player] > 0
+
     def claim_wait(self, live: LiveGame, player: Player, now: float | None = None) -> float | None:
         """Seconds until the win may be claimed against ``player`` (0 or less: now); None while that cannot come.
 

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from engine.connect4 import Player
 from games.errors import GameError, GameNotFoundError
 from games.hub import PRESENCE_TTL, GameHub, LiveGame
 from games.model import GameRecord, Mode, Role, new_id, new_key
@@ -422,8 +423,11 @@ class Lobby:
         playing = [record for record in [*live_records, *started] if record.outcome() is None]
         if started or ended:
             await self.store.sort_out(started, ended)
-        reports = await self.store.presence([record.id for record in playing]) if playing else {}
+        shown = [record.id for record in [*waiting, *playing]]
+        reports = await self.store.presence(shown) if shown else {}
         now = time.time()
+        # A game whose creator closed its page waits for nobody: it is listed again when they come back.
+        waiting = [record for record in waiting if self._creator_here(record.id, reports.get(record.id, {}), now)]
         open_rows = tuple(
             OpenGame(record.join_key, player_name(record, record.red), waited_text(now - record.created))
             for record in waiting[:LIST_LIMIT]
@@ -439,6 +443,14 @@ class Lobby:
         ]
         live_rows.sort(key=lambda row: -row.spectators)  # stable: the newest first among equals
         return Listing(open_rows, tuple(live_rows[:LIST_LIMIT]))
+
+    def _creator_here(self, game_id: str, reports: PresenceReports, now: float) -> bool:
+        if self.hub.connected_here(game_id, Player.RED):
+            return True
+        return any(
+            instance != self.hub.instance and at > now - PRESENCE_TTL and seats.get(Player.RED.value, 0) > 0
+            for instance, (seats, at) in reports.items()
+        )
 
     def _spectators(self, game_id: str, reports: PresenceReports, now: float) -> int:
         count = self.hub.spectators_here(game_id)

@@ -44,6 +44,13 @@ async def place(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await started.close()
 
 
+async def open_game(place: Place, identity: str) -> LiveGame:
+    """A game open to anyone, its creator's page connected (as it is, right after creating it)."""
+    live = await place.lobby.create_open(identity)
+    place.hub.connect(live, Role.RED)
+    return live
+
+
 def never(live: LiveGame) -> None:
     raise AssertionError(f"nobody should have been paired into {live.id}")
 
@@ -142,7 +149,7 @@ async def test_the_queue_is_rate_limited(place: Place) -> None:
 
 
 async def test_open_games_are_listed_until_taken_then_listed_to_watch(place: Place) -> None:
-    live = await place.lobby.create_open("ana")
+    live = await open_game(place, "ana")
     private = await place.hub.create(Mode.ONLINE, "cleo")
     listing = await place.lobby.read_listing()
     assert private.record.join_key != live.record.join_key
@@ -159,8 +166,16 @@ async def test_open_games_are_listed_until_taken_then_listed_to_watch(place: Pla
     assert (await place.lobby.read_listing()).live == ()  # over: nothing left to watch
 
 
+async def test_an_open_game_whose_creator_left_is_not_listed_until_they_are_back(place: Place) -> None:
+    live = await open_game(place, "ana")
+    place.hub.disconnect(live, Role.RED)
+    assert (await place.lobby.read_listing()).open == ()
+    place.hub.connect(live, Role.RED)
+    assert [row.key for row in (await place.lobby.read_listing()).open] == [live.record.join_key]
+
+
 async def test_two_players_racing_for_an_open_seat_get_one_seat(place: Place) -> None:
-    live = await place.lobby.create_open("ana")
+    live = await open_game(place, "ana")
     results = await asyncio.gather(
         *(place.lobby.join_open(live.record.join_key, name) for name in ("ben", "cleo")), return_exceptions=True
     )
@@ -177,7 +192,7 @@ async def test_two_players_racing_for_an_open_seat_get_one_seat(place: Place) ->
 
 @pytest.mark.parametrize("forged", [None, 7, ["key"], {"key": 1}, "", "x" * 1000, "no-such-key", "watch"])
 async def test_a_forged_join_is_refused_and_changes_nothing(place: Place, forged: object) -> None:
-    live = await place.lobby.create_open("ana")
+    live = await open_game(place, "ana")
     key = live.record.watch_key if forged == "watch" else forged
     with pytest.raises(NotOpenError, match=r"^That game is no longer open\.$"):
         await place.lobby.join_open(key, "ben")
@@ -195,7 +210,7 @@ async def test_joins_from_the_list_are_rate_limited(place: Place) -> None:
 async def test_the_lists_follow_every_page_from_one_read(place: Place) -> None:
     seen: list[int] = []
     stop = place.lobby.watch_listing(lambda listing: seen.append(len(listing.open)))
-    await place.lobby.create_open("ana")
+    await open_game(place, "ana")
     deadline = time.monotonic() + 5
     while seen != [1] and time.monotonic() < deadline:
         await asyncio.sleep(0.01)
@@ -208,7 +223,7 @@ async def test_the_lists_follow_every_page_from_one_read(place: Place) -> None:
 async def test_open_games_and_pairings_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "games.db"
     first = await Place(SQLiteStore(path)).start()
-    live = await first.lobby.create_open("ana")
+    live = await open_game(first, "ana")
     ticket = await first.lobby.quick_match("ben", never)
     assert isinstance(ticket, Ticket)
     paired = await first.lobby.quick_match("cleo", never)
@@ -216,6 +231,8 @@ async def test_open_games_and_pairings_survive_a_restart(tmp_path: Path) -> None
     await first.close()
 
     second = await Place(SQLiteStore(path)).start()
+    assert (await second.lobby.read_listing()).open == ()  # nobody waits at it until its page is back
+    second.hub.connect(await second.hub.find(live.record.join_key), Role.RED)
     listing = await second.lobby.read_listing()
     assert [row.key for row in listing.open] == [live.record.join_key]
     assert [row.key for row in listing.live] == [paired.record.watch_key]

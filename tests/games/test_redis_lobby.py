@@ -100,7 +100,12 @@ async def test_a_cancel_racing_a_pairing_leaves_one_of_the_two(instances: tuple[
 async def test_the_lists_span_instances(instances: tuple[Instance, Instance]) -> None:
     one, two = instances
     live = await one.lobby.create_open("ana")
-    listing = await two.lobby.read_listing()
+    one.hub.connect(live, Role.RED)  # the creator's page, on instance one: its presence report reaches two
+    for _ in range(100):
+        listing = await two.lobby.read_listing()
+        if listing.open:
+            break
+        await asyncio.sleep(0.02)
     assert [row.key for row in listing.open] == [live.record.join_key]
     there = await two.hub.find(live.record.join_key)
     assert await two.hub.join(there, "ben") is Role.YELLOW
