@@ -89,10 +89,10 @@ class MessageSent:
 
 
 GameEvent = MovePlayed | MoveUndone | NewGame | GameChanged | MessageSent
+Listener = Callable[[GameEvent], None]
 
 PHRASES = ("Good luck!", "Well played", "Thanks for the game", "Oops")
 """The quick messages a player may send: fixed phrases only, so there is nothing to moderate."""
-Listener = Callable[[GameEvent], None]
 
 
 class LiveGame:
@@ -426,7 +426,7 @@ class GameHub:
         live.note_presence()
         if role.players and live.stored:
             live.announce(GameChanged())
-        if live.stored and live.record.mode is Mode.ONLINE:
+        if live.stored and (role.players or live.record.mode is Mode.ONLINE):  # spectators: for the lists
             self._spawn(self._share_presence(live))
 
     def disconnect(self, live: LiveGame, role: Role) -> None:
@@ -438,7 +438,7 @@ class GameHub:
         live.note_presence()
         if role.players and live.stored:
             live.announce(GameChanged())
-        if live.stored and live.record.mode is Mode.ONLINE:
+        if live.stored and (role.players or live.record.mode is Mode.ONLINE):  # spectators: for the lists
             self._spawn(self._share_presence(live))
 
     def spectators_here(self, game_id: str) -> int:
