@@ -65,8 +65,8 @@ class SeatTakenError(GameError):
         super().__init__("Someone else took that seat.")
 
 
-TICKET_STALE = 15.0
-"""Seconds after its last refresh that a waiting ticket counts as gone."""
+TICKET_STALE = 5.0
+"""Seconds after its last refresh (every :attr:`Lobby.poll_interval`) that a waiting ticket counts as gone."""
 
 LIST_LIMIT = 8
 """Games shown in each list of the home page."""

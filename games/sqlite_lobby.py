@@ -40,7 +40,8 @@ class SQLiteLobbyStore(LobbyStore):
         self._ready = False  # read and set only in the store's thread
 
     async def start(self) -> None:
-        await self._call(lambda db: None)
+        # Only this process uses the file, and the pages that waited in its queue did not survive its restart.
+        await self._call(lambda db: db.execute("DELETE FROM lobby_queue"))
 
     async def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
         def run(db: sqlite3.Connection) -> T:

@@ -228,9 +228,14 @@ async def test_open_games_and_pairings_survive_a_restart(tmp_path: Path) -> None
     assert isinstance(ticket, Ticket)
     paired = await first.lobby.quick_match("cleo", never)
     assert isinstance(paired, LiveGame)
+
+    waiting = await first.lobby.quick_match("dave", never)
+    assert isinstance(waiting, Ticket)
     await first.close()
 
     second = await Place(SQLiteStore(path)).start()
+    # Dave's page did not survive the restart: the next player waits instead of meeting an empty chair.
+    assert isinstance(await second.lobby.quick_match("erin", never), Ticket)
     assert (await second.lobby.read_listing()).open == ()  # nobody waits at it until its page is back
     second.hub.connect(await second.hub.find(live.record.join_key), Role.RED)
     listing = await second.lobby.read_listing()
