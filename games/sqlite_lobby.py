@@ -40,8 +40,7 @@ class SQLiteLobbyStore(LobbyStore):
         self._ready = False  # read and set only in the store's thread
 
     async def start(self) -> None:
-        # Only this process uses the file, and the pages that waited in its queue did not survive its restart.
-        await self._call(lambda db: db.execute("DELETE FROM lobby_queue"))
+        await self._call(lambda db: None)
 
     async def _call(self, job: Callable[[sqlite3.Connection], T]) -> T:
         def run(db: sqlite3.Connection) -> T:
@@ -49,7 +48,14 @@ class SQLiteLobbyStore(LobbyStore):
             if not self._ready:
                 for statement in _SCHEMA:
                     db.execute(statement)
+                # Only this process uses the file, and the pages that waited in its queue did not survive its restart.
+                db.execute("DELETE FROM lobby_queue")
                 self._ready = True
+                try:
+                    return job(db)
+                except sqlite3.Error:
+                    self._ready = False  # the job's rollback took the tables with it
+                    raise
             return job(db)
 
         return await self.store._call(run)

@@ -48,7 +48,7 @@ def open_choice() -> ui.checkbox:
     return ui.checkbox("Open to anyone (listed on this page)").props('aria-label="Open to anyone"').mark("open-choice")
 
 
-async def go_to(live: LiveGame) -> None:
+def go_to(live: LiveGame) -> None:
     """Take this page to its seat in ``live``."""
     ui.navigate.to(f"/join/{live.record.join_key}")
 
@@ -67,6 +67,8 @@ class QuickMatch:
         """Whether this page is looking for an opponent (it keeps looking when its connection comes back)."""
         self.meanwhile = waited is not None
         self.started = time.monotonic() - min(max(waited or 0, 0), 24 * 3600)
+        self.paired: str | None = None
+        """The game a pairing made for this page while it waited."""
         with ui.column().classes("gap-2 items-stretch w-full") as self.root:
             self.button = (
                 ui.button("Play someone now", on_click=self.start)
@@ -100,7 +102,7 @@ class QuickMatch:
             return
         if isinstance(found, LiveGame):
             self._stop()
-            await go_to(found)
+            go_to(found)
         elif self.wanted:
             self.ticket = found
             self._show_waiting()
@@ -153,7 +155,7 @@ class QuickMatch:
             ui.notify(str(exc), type="warning")
             return True
         if paired is not None:  # the pairing came first: the opponent is already on their way to the game
-            await go_to(paired)
+            go_to(paired)
             return False
         if say:
             ui.notify("You left the queue.")
@@ -175,7 +177,7 @@ class QuickMatch:
         # Called by the lobby, outside this page's handlers: the root names the page. The link is for a
         # browser that does not follow the navigation (scripts off, a reader that announces first).
         self._stop()
-        url = f"/join/{live.record.join_key}"
+        url = self.paired = f"/join/{live.record.join_key}"
         with self.root:
             ui.link("Opponent found: open your game", url).props('aria-label="Open your game"').mark("paired-link")
             ui.navigate.to(url)
@@ -264,4 +266,4 @@ class PublicGames:
         except GameError as exc:
             ui.notify(str(exc), type="warning")
             return
-        await go_to(live)
+        go_to(live)

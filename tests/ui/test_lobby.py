@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from nicegui import Client, ElementFilter, ui
+from nicegui import ElementFilter, ui
 from nicegui.testing import User
 
 from tests.ui.helpers import click, click_column, click_marker, running, settle, status
@@ -44,22 +44,15 @@ def rows(user: User, marker: str) -> list[dict[str, Any]]:
     return list(table.rows)
 
 
-def paired_link(page: Client) -> str | None:
-    """The link to the game a waiting page was paired into, if it was.
+async def wait_for_pairing(match: QuickMatch) -> str:
+    """The game a waiting page was paired into.
 
     The simulated users share one ``ui.navigate``: a navigation made outside a user's own handler
     (the lobby's, for the player who waited) may reach another user, so the test opens the link.
     """
-    with page:
-        links = list(ElementFilter(kind=ui.link, marker="paired-link"))
-    return str(links[0].props["href"]) if links else None
-
-
-async def wait_for_pairing(page: Client) -> str:
-    await eventually(lambda: paired_link(page) is not None, what="the pairing")
-    link = paired_link(page)
-    assert link is not None
-    return link
+    await eventually(lambda: match.paired is not None, what="the pairing")
+    assert match.paired is not None
+    return match.paired
 
 
 def leave(user: User) -> None:
@@ -80,8 +73,7 @@ async def test_two_strangers_are_quick_matched_into_one_game(create_user: Callab
     assert seconds_waited(ana) == 0
     await eventually(lambda: seconds_waited(ana) == 1, what="the count to go up")
     await ana.should_see(marker="cancel-queue")
-    waiting = ana.client
-    assert waiting is not None
+    (waiting,) = _quick_matches(ana)
     await ben.open("/")
     await click_marker(ben, "quick-match")
     link = await wait_for_pairing(waiting)
@@ -113,8 +105,7 @@ async def test_the_count_goes_up_and_the_computer_is_offered_after_twenty_second
     assert seconds_waited(ana) >= COMPUTER_OFFER_AFTER  # ...while the wait goes on
     await ana.should_not_see(marker="computer-meanwhile")
     await click_column(ana, 4)
-    waiting = ana.client
-    assert waiting is not None
+    (waiting,) = _quick_matches(ana)
     ben = create_user()
     await ben.open("/")
     await click_marker(ben, "quick-match")  # the next one to press plays ana
@@ -164,8 +155,7 @@ async def test_a_third_player_waits_alone(create_user: Callable[[], User]) -> No
     ana, ben, cleo = create_user(), create_user(), create_user()
     await ana.open("/")
     await click_marker(ana, "quick-match")
-    waiting = ana.client
-    assert waiting is not None
+    (waiting,) = _quick_matches(ana)
     await ben.open("/")
     await click_marker(ben, "quick-match")
     await wait_for_pairing(waiting)
