@@ -34,13 +34,11 @@ from games.store import Store
 
 __all__ = [
     "COMPUTER",
-    "PHRASES",
     "GameChanged",
     "GameEvent",
     "GameHub",
     "Listener",
     "LiveGame",
-    "MessageSent",
     "MovePlayed",
     "MoveUndone",
     "NewGame",
@@ -80,19 +78,8 @@ class GameChanged:
     """Something beside the board changed: a seat, presence, a resignation, a rematch offer."""
 
 
-@dataclass(frozen=True)
-class MessageSent:
-    """A player sent one of the :data:`PHRASES`; shown for a moment, never stored."""
-
-    player: Player
-    phrase: str
-
-
-GameEvent = MovePlayed | MoveUndone | NewGame | GameChanged | MessageSent
+GameEvent = MovePlayed | MoveUndone | NewGame | GameChanged
 Listener = Callable[[GameEvent], None]
-
-PHRASES = ("Good luck!", "Well played", "Thanks for the game", "Oops")
-"""The quick messages a player may send: fixed phrases only, so there is nothing to moderate."""
 
 
 class LiveGame:
@@ -230,8 +217,6 @@ class GameHub:
         """This process's name among the instances sharing the store."""
         self._background: set[asyncio.Task[None]] = set()
         store.on_presence(self._remote_presence)
-        store.on_message(self._remote_message)
-        self.message_limit = RateLimiter(rate=0.2, burst=3, message="Too many messages at once: wait a moment.")
         # A person clicks a few times a second at most; a script flooding clicks gets told to slow down.
         # (``is None``, not ``or``: a limiter with no buckets yet has a length of 0.)
         if move_limit is None:
@@ -494,29 +479,6 @@ class GameHub:
             or any(before[0].get(player.value, 0) != seats.get(player.value, 0) for player in Player)
         ):
             live.announce(GameChanged())
-
-    # -- quick messages ------------------------------------------------------------------------
-
-    async def send_message(self, live: LiveGame, identity: str, phrase: object) -> None:
-        """Show ``phrase`` (one of :data:`PHRASES`) from ``identity``'s side on every board and to every spectator."""
-        role = live.record.role_of(identity)
-        if role is Role.SPECTATOR:
-            raise SpectatorError
-        if live.record.mode is not Mode.ONLINE or role is Role.BOTH:
-            raise NotAllowedError("Quick messages are for online games.")
-        if not isinstance(phrase, str) or phrase not in PHRASES:
-            raise NotAllowedError("Only these messages can be sent: " + ", ".join(f'"{p}"' for p in PHRASES) + ".")
-        self.message_limit.check(identity)
-        player = role.players[0]
-        live.announce(MessageSent(player, phrase))
-        with contextlib.suppress(GameError):  # a message is a moment's courtesy: a lost one is not retried
-            await self.store.share_message(live.id, self.instance, player.value, phrase)
-
-    def _remote_message(self, game_id: str, instance: str, player: str, phrase: str) -> None:
-        live = self._live.get(game_id)
-        if live is None or instance == self.instance or phrase not in PHRASES or player not in ("red", "yellow"):
-            return
-        live.announce(MessageSent(Player(player), phrase))
 
     # -- changes -------------------------------------------------------------------------------
 

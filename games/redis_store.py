@@ -271,9 +271,6 @@ class RedisStore(Store):
             if data.startswith('{"presence"'):
                 self._tell_presence(game_id, data)
                 return
-            if data.startswith('{"message"'):
-                self._tell_message(game_id, data)
-                return
             try:
                 record = GameRecord.from_json(data)
             except (ValueError, KeyError, TypeError):
@@ -300,19 +297,6 @@ class RedisStore(Store):
             if game_id in self._followed:
                 for report in reports.values():
                     self._tell_presence(game_id, str(report))
-
-    def _tell_message(self, game_id: str, data: str) -> None:
-        try:
-            report = json.loads(data)
-            phrase, player, instance = str(report["message"]), str(report["player"]), str(report["instance"])
-        except (ValueError, KeyError, TypeError):
-            log.warning("game %s: ignoring a malformed quick message", game_id)
-            return
-        self.tell_message(game_id, instance, player, phrase)
-
-    async def share_message(self, game_id: str, instance: str, player: str, phrase: str) -> None:
-        report = json.dumps({"message": phrase, "player": player, "instance": instance}, separators=(",", ":"))
-        await self._call(lambda client: client.publish(self._channel(game_id), report))
 
     async def share_presence(self, game_id: str, instance: str, seats: dict[str, int]) -> None:
         report = json.dumps({"presence": seats, "instance": instance, "at": time.time()}, separators=(",", ":"))

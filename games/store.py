@@ -7,14 +7,12 @@ from collections.abc import Callable
 
 from games.model import GameRecord
 
-__all__ = ["MemoryStore", "MessageCallback", "PresenceCallback", "RecordCallback", "StatusCallback", "Store"]
+__all__ = ["MemoryStore", "PresenceCallback", "RecordCallback", "StatusCallback", "Store"]
 
 RecordCallback = Callable[[GameRecord], None]
 StatusCallback = Callable[[bool], None]
 PresenceCallback = Callable[[str, str, dict[str, int], float], None]
 """Called with a game id, another instance's id, its connected seats ({"red": 1}) and when it said so."""
-MessageCallback = Callable[[str, str, str, str], None]
-"""Called with a game id, another instance's id, the sender's side ("red") and the phrase."""
 
 
 class Store(abc.ABC):
@@ -88,18 +86,6 @@ class Store(abc.ABC):
 
     async def share_presence(self, game_id: str, instance: str, seats: dict[str, int]) -> None:  # noqa: B027
         """Tell the other instances who is connected to ``game_id`` here (a store of one instance has none)."""
-
-    def on_message(self, callback: MessageCallback) -> None:
-        """Call ``callback`` when another instance passes on a quick message sent in a followed game there."""
-        self._message_callbacks = [*getattr(self, "_message_callbacks", []), callback]
-
-    def tell_message(self, game_id: str, instance: str, player: str, phrase: str) -> None:
-        """Pass another instance's quick message to the message callbacks."""
-        for callback in getattr(self, "_message_callbacks", []):
-            callback(game_id, instance, player, phrase)
-
-    async def share_message(self, game_id: str, instance: str, player: str, phrase: str) -> None:  # noqa: B027
-        """Pass a quick message sent here to the other instances showing ``game_id`` (nothing is stored)."""
 
     async def follow(self, game_id: str) -> None:  # noqa: B027  # optional hook
         """Start hearing about other instances' changes to ``game_id``."""

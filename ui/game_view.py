@@ -11,11 +11,10 @@ from nicegui import ui
 
 from engine.connect4 import Connect4, Connect4Error, Outcome, Player, Termination
 from games.errors import GameError, StoreUnavailableError
-from games.hub import GameChanged, GameEvent, GameHub, LiveGame, MessageSent, NewGame
+from games.hub import GameChanged, GameEvent, GameHub, LiveGame, NewGame
 from games.model import Mode, Role
 from ui.board import BoardView
 from ui.layout import ABOVE_BOARD, SidePanel
-from ui.quick_messages import show_message
 
 __all__ = ["REPEAT_QUIET_SECONDS", "GameView", "rematch_note", "result_text", "status_text"]
 
@@ -193,10 +192,6 @@ class GameView:
             self.board.root.classes(add="c4-over")
 
     def _on_event(self, event: GameEvent) -> None:
-        if isinstance(event, MessageSent):
-            # A moment's words, not a change of the game: nothing else on the page follows them.
-            show_message(self, event)
-            return
         if isinstance(event, NewGame) and self.live.record.mode is Mode.ONLINE and self.role is not Role.SPECTATOR:
             # Colours swap in a rematch: this browser's role follows its seat.
             self.role = self.live.record.role_of(self.identity)

@@ -20,7 +20,6 @@ from ui.invite import InviteCard, is_creator
 from ui.layout import ABOVE_BOARD, SidePanel
 from ui.lobby import PublicGames, QuickMatch, open_choice
 from ui.moves import GameMoves
-from ui.quick_messages import QuickMessages
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
 
@@ -286,7 +285,6 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
             controls = OnlineControls(view) if role is not Role.SPECTATOR else None
             if role is not Role.SPECTATOR:
                 ClaimButton(view)
-                QuickMessages(view)
             GameMoves(view, hub)
 
         def show_players(event: GameEvent | None = None) -> None:

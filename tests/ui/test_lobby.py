@@ -320,19 +320,3 @@ async def test_no_claim_during_ones_own_turn(short_claim: float, create_user: Ca
     await forged_claim(red)
     await red.should_see("It is your turn: the win can be claimed only while your opponent is to move.")
     assert status(red) == "Your turn"
-
-
-async def test_a_quick_message_is_shown_on_both_boards_and_to_spectators(create_user: Callable[[], User]) -> None:
-    from tests.ui.test_online import invite
-
-    red, yellow, spectator = create_user(), create_user(), create_user()
-    join, watch = await invite(red)
-    await yellow.open(join)
-    await spectator.open(watch)
-    await spectator.should_not_see(marker="quick-messages")  # spectators only read them
-    await click_marker(red, "quick-messages")
-    await click_marker(red, "phrase-1")  # "Good luck!"
-    # The simulated users share one ui.notify: each page's notification, in its own words, lands with one of them.
-    shown = {message for user in (red, yellow, spectator) for message in user.notify.messages}
-    assert {"You: Good luck!", "Opponent: Good luck!", "Red: Good luck!"} <= shown
-    assert status(yellow) == "Waiting for red"  # a message changes nothing in the game

@@ -166,8 +166,7 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
     # element and the rematch controls are built only when needed; a spectator has no keyboard.
     # The side panel is one element on every page; only the creator has an invitation, and once
     # yellow is seated it loses its join button; the move list is two elements (and a keyboard for a
-    # spectator, whose page has none for the board); a seat has a "Say…" button for quick messages (its
-    # menu is built on first use; "Claim the win" only when one is due), so: red 25, yellow 22, a spectator 21.
+    # spectator, whose page has none for the board), so: red 24, yellow 21, a spectator 21.
     red, yellow, spectator = create_user(), create_user(), create_user()
     join, watch = await invite(red)
     await red.open(join)
@@ -177,7 +176,7 @@ async def test_game_pages_stay_within_their_element_budget(create_user: Callable
     for user in (red, yellow, spectator):
         assert user.client is not None
         counts.append(len(user.client.elements))
-    assert counts == [25, 22, 21]
+    assert counts == [24, 21, 21]
     # The end of a game and a rematch build nothing and remove nothing: Resign turns into Rematch.
     for column in "1212121":
         await click_column(red if column == "1" else yellow, int(column))
