@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -91,6 +92,10 @@ class LiveGame:
         """Views of each seat connected to this instance."""
         self.remote_presence: dict[str, tuple[dict[str, int], float]] = {}
         """Other instances' reports: instance id -> (views per seat, when reported)."""
+        self.spectators = 0
+        """Spectators' views of this game connected to this instance."""
+        self.away_since: dict[Player, float | None] = dict.fromkeys(Player, time.time())
+        """Since when each side has had no browser connected anywhere (None while it has one)."""
         self.thinking = False
         """True while the computer chooses its move in this game."""
         self.stored = True
@@ -133,6 +138,15 @@ class LiveGame:
         fresh = time.time() - PRESENCE_TTL
         return any(seats.get(player.value, 0) > 0 and at > fresh for seats, at in self.remote_presence.values())
 
+    def note_presence(self, now: float | None = None) -> None:
+        """Start or stop each side's away time after a change of who is connected (here or elsewhere)."""
+        now = time.time() if now is None else now
+        for player in Player:
+            if self.is_connected(player):
+                self.away_since[player] = None
+            elif self.away_since[player] is None:
+                self.away_since[player] = now
+
     def apply(self, record: GameRecord) -> None:
         """Bring this game up to ``record`` and announce what changed; older records are ignored."""
         old = self.record
@@ -147,9 +161,13 @@ class LiveGame:
                 self.presence[Player.RED],
             )
             self.remote_presence = {
-                instance: ({"red": seats.get("yellow", 0), "yellow": seats.get("red", 0)}, at)
+                instance: ({**seats, "red": seats.get("yellow", 0), "yellow": seats.get("red", 0)}, at)
                 for instance, (seats, at) in self.remote_presence.items()
             }
+            self.away_since[Player.RED], self.away_since[Player.YELLOW] = (
+                self.away_since[Player.YELLOW],
+                self.away_since[Player.RED],
+            )
         if record.round != old.round or not (record.moves.startswith(old.moves) or old.moves.startswith(record.moves)):
             self.board = record.board()
             events.append(NewGame())
@@ -170,6 +188,7 @@ class LiveGame:
             old.said,
             old.red_name,
             old.yellow_name,
+            old.abandoned,
         ) != (
             record.red,
             record.yellow,
@@ -179,6 +198,7 @@ class LiveGame:
             record.said,  # a quick message
             record.red_name,
             record.yellow_name,
+            record.abandoned,
         ):
             events.append(GameChanged())
         for event in events:
@@ -197,9 +217,16 @@ class GameHub:
     """Every game this process knows, and every change to them."""
 
     def __init__(
-        self, store: Store, *, move_limit: RateLimiter | None = None, create_limit: RateLimiter | None = None
+        self,
+        store: Store,
+        *,
+        move_limit: RateLimiter | None = None,
+        create_limit: RateLimiter | None = None,
+        claim_after: float = 60.0,
     ) -> None:
         self.store = store
+        self.claim_after = claim_after
+        """Seconds a player must have been away during their own turn before the opponent may claim the win."""
         self.instance = new_id()
         """This process's name among the instances sharing the store."""
         self._background: set[asyncio.Task[None]] = set()
@@ -461,20 +488,55 @@ class GameHub:
         """A view of ``role`` opened or came back."""
         for player in role.players:
             live.presence[player] += 1
+        if role is Role.SPECTATOR:
+            live.spectators += 1
+        live.note_presence()
         if role.players and live.stored:
             live.announce(GameChanged())
+        if live.stored and (role.players or live.record.mode is Mode.ONLINE):  # spectators: for the lists
             self._spawn(self._share_presence(live))
 
     def disconnect(self, live: LiveGame, role: Role) -> None:
         """A view of ``role`` closed or lost its connection."""
         for player in role.players:
             live.presence[player] = max(0, live.presence[player] - 1)
+        if role is Role.SPECTATOR:
+            live.spectators = max(0, live.spectators - 1)
+        live.note_presence()
         if role.players and live.stored:
             live.announce(GameChanged())
+        if live.stored and (role.players or live.record.mode is Mode.ONLINE):  # spectators: for the lists
             self._spawn(self._share_presence(live))
+
+    def spectators_here(self, game_id: str) -> int:
+        """Spectators' views of this game connected to this instance."""
+        live = self._live.get(game_id)
+        return 0 if live is None else live.spectators
+
+    def connected_here(self, game_id: str, player: Player) -> bool:
+        """Whether a browser holding ``player``'s seat has this game open on this instance."""
+        live = self._live.get(game_id)
+        return live is not None and live.presence[player] > 0
+
+    def claim_wait(self, live: LiveGame, player: Player, now: float | None = None) -> float | None:
+        """Seconds until the win may be claimed against ``player`` (0 or less: now); None while that cannot come.
+
+        A claim needs a started online game going on, ``player`` to move, and no browser of theirs
+        connected since their turn began; coming back stops the count, leaving again starts it anew.
+        """
+        record = live.record
+        if record.mode is not Mode.ONLINE or not record.started or live.is_over or live.board.turn is not player:
+            return None
+        now = time.time() if now is None else now
+        live.note_presence(now)
+        away_since = live.away_since[player]
+        if away_since is None:
+            return None
+        return self.claim_after - (now - max(away_since, record.updated))
 
     async def _share_presence(self, live: LiveGame) -> None:
         seats = {player.value: live.presence[player] for player in Player}
+        seats["spectators"] = live.spectators
         with contextlib.suppress(GameError):  # presence is best effort; the next report repeats it
             await self.store.share_presence(live.id, self.instance, seats)
 
@@ -482,15 +544,23 @@ class GameHub:
         while True:
             await asyncio.sleep(PRESENCE_TTL / 3)
             for live in list(self._live.values()):
-                if any(live.presence.values()):
+                if any(live.presence.values()) or live.spectators:
                     await self._share_presence(live)
 
     def _remote_presence(self, game_id: str, instance: str, seats: dict[str, int], at: float) -> None:
         live = self._live.get(game_id)
         if live is None or instance == self.instance:
             return
+        before = live.remote_presence.get(instance)
         live.remote_presence[instance] = (seats, at)
-        live.announce(GameChanged())
+        live.note_presence()
+        # Spectators come and go without a word to the boards (only the lists count them), and so do repeats.
+        if (
+            before is None
+            or before[1] < time.time() - PRESENCE_TTL
+            or any(before[0].get(player.value, 0) != seats.get(player.value, 0) for player in Player)
+        ):
+            live.announce(GameChanged())
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -539,7 +609,7 @@ class GameHub:
             # Against the computer, go back to the human's last turn.
             while record.mode is Mode.COMPUTER and board.moves and board.turn not in role.players:
                 board.undo()
-            return record.changed(moves=board.moves_str(), resigned=None)
+            return record.changed(moves=board.moves_str(), resigned=None, abandoned=False)
 
         await self._change(live, take_back)
 
@@ -551,7 +621,7 @@ class GameHub:
                 raise SpectatorError
             if record.mode is Mode.ONLINE:
                 raise NotAllowedError("Online games start again by rematch.")
-            return record.changed(moves="", resigned=None, rematch=frozenset(), round=record.round + 1)
+            return record.changed(moves="", resigned=None, abandoned=False, rematch=frozenset(), round=record.round + 1)
 
         await self._change(live, clear)
 
@@ -572,6 +642,37 @@ class GameHub:
             return record.changed(resigned=role.players[0], clock=clock)
 
         await self._change(live, give_up)
+
+    async def claim_win(self, live: LiveGame, identity: str) -> None:
+        """Win the round because the opponent has been away for :attr:`claim_after` seconds of their own turn."""
+        self.move_limit.check(identity)
+
+        def claim(record: GameRecord) -> GameRecord:
+            role = record.role_of(identity)
+            if role is Role.SPECTATOR:
+                raise SpectatorError
+            if record.mode is not Mode.ONLINE:
+                raise NotAllowedError("Only an online game can be won by claim.")
+            if not record.started:
+                raise NotStartedError
+            if record.outcome() is not None:
+                raise GameOverError
+            opponent = role.players[0].other
+            if live.board.turn is not opponent:
+                raise NotAllowedError("It is your turn: the win can be claimed only while your opponent is to move.")
+            wait = self.claim_wait(live, opponent)
+            if wait is None:
+                raise NotAllowedError("Your opponent is here, so the win cannot be claimed.")
+            if wait > 0:
+                seconds = math.ceil(wait)
+                raise NotAllowedError(
+                    f"Your opponent may still come back: the win can be claimed in {seconds}"
+                    f" second{'' if seconds == 1 else 's'}."
+                )
+            return record.changed(resigned=opponent, abandoned=True)
+
+        await self._change(live, claim)
+        log.info("game %s: won by claim", live.id)
 
     async def rematch(self, live: LiveGame, identity: str) -> bool:
         """Ask for a rematch of a finished online game; when both have asked, colours swap and it starts.
@@ -601,6 +702,7 @@ class GameHub:
                 yellow_wins=red_wins,
                 moves="",
                 resigned=None,
+                abandoned=False,
                 rematch=frozenset(),
                 round=record.round + 1,
                 clock=record.clock.reset().start(time.time()) if record.clock else None,

@@ -153,6 +153,8 @@ class GameRecord:
     red_wins: int = 0
     """Rounds before this one won by whoever sits on red now (the tally follows the seat in a rematch)."""
     yellow_wins: int = 0
+    abandoned: bool = False
+    """With ``resigned``: that side did not resign but left the game, and the other claimed the win."""
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -239,6 +241,7 @@ class GameRecord:
             "yellow_name": self.yellow_name,
             "red_wins": self.red_wins,
             "yellow_wins": self.yellow_wins,
+            "abandoned": self.abandoned,
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -269,4 +272,5 @@ class GameRecord:
             yellow_name=data.get("yellow_name"),
             red_wins=data.get("red_wins", 0),
             yellow_wins=data.get("yellow_wins", 0),
+            abandoned=bool(data.get("abandoned", False)),  # nor before claims
         )

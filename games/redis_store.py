@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import redis.asyncio as redis
-from redis.asyncio.client import PubSub
+from redis.asyncio.client import Pipeline, PubSub
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
@@ -415,28 +415,32 @@ class RedisStore(Store):
 
     async def create(self, record: GameRecord) -> None:
         async def store(client: redis.Redis) -> None:
-            mapping: dict[str, str | int] = {
-                "record": record.to_json(),
-                "version": record.version,
-                "join": record.join_key,
-                "watch": record.watch_key,
-            }
-            if record.replay_key:
-                mapping["replay"] = record.replay_key
-            red, yellow = _seats(record)
-            mapping["red"], mapping["yellow"] = red, yellow
             async with client.pipeline(transaction=True) as pipe:
-                pipe.hset(self._game(record.id), mapping=mapping)  # type: ignore[arg-type]
-                pipe.set(self._key(record.join_key), record.id)
-                pipe.set(self._key(record.watch_key), record.id)
-                if record.replay_key:
-                    pipe.set(self._key(record.replay_key), record.id)
-                pipe.zadd(self._updated, {record.id: record.updated})
-                for identity in {red, yellow} - {""}:
-                    pipe.zadd(self._player(identity), {record.id: record.updated})
+                self.add_create(pipe, record)
                 await pipe.execute()
 
         await self._call(store)
+
+    def add_create(self, pipe: Pipeline, record: GameRecord) -> None:
+        """Queue on ``pipe`` the commands that store a new game (so a transaction can create one among other steps)."""
+        mapping: dict[str, str | int] = {
+            "record": record.to_json(),
+            "version": record.version,
+            "join": record.join_key,
+            "watch": record.watch_key,
+        }
+        if record.replay_key:
+            mapping["replay"] = record.replay_key
+        red, yellow = _seats(record)
+        mapping["red"], mapping["yellow"] = red, yellow
+        pipe.hset(self._game(record.id), mapping=mapping)  # type: ignore[arg-type]
+        pipe.set(self._key(record.join_key), record.id)
+        pipe.set(self._key(record.watch_key), record.id)
+        if record.replay_key:
+            pipe.set(self._key(record.replay_key), record.id)
+        pipe.zadd(self._updated, {record.id: record.updated})
+        for identity in {red, yellow} - {""}:
+            pipe.zadd(self._player(identity), {record.id: record.updated})
 
     async def load(self, game_id: str) -> GameRecord | None:
         text = await self._call(lambda client: client.hget(self._game(game_id), "record"))

@@ -34,6 +34,8 @@ class Settings:
     """With a Redis URL, games live in Redis and several instances share them."""
     computer_workers: int = 1
     """Worker processes for the computer opponent and analysis (COMPUTER_WORKERS)."""
+    claim_after: float = 60.0
+    """Seconds a player may be away during their own turn before the opponent may claim the win (CLAIM_AFTER)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +70,13 @@ class Settings:
         workers_text = env.get("COMPUTER_WORKERS", str(cls.computer_workers))
         if not workers_text.isdigit() or not 1 <= int(workers_text) <= 64:
             raise SettingsError(f"COMPUTER_WORKERS must be a whole number from 1 to 64, not {workers_text!r}.")
+        claim_text = env.get("CLAIM_AFTER", str(cls.claim_after))
+        try:
+            claim_after = float(claim_text)
+        except ValueError:
+            raise SettingsError(f"CLAIM_AFTER must be a number of seconds, not {claim_text!r}.") from None
+        if not 0 < claim_after < 1e9:
+            raise SettingsError(f"CLAIM_AFTER must be a number of seconds, not {claim_text!r}.")
         return cls(
             host=env.get("HOST", cls.host),
             port=port,
@@ -78,4 +87,5 @@ class Settings:
             database_url=database_url,
             redis_url=redis_url,
             computer_workers=int(workers_text),
+            claim_after=claim_after,
         )

@@ -48,12 +48,14 @@ CREATE TABLE IF NOT EXISTS games (
     red_name TEXT,
     yellow_name TEXT,
     red_wins INTEGER NOT NULL DEFAULT 0,
-    yellow_wins INTEGER NOT NULL DEFAULT 0
+    yellow_wins INTEGER NOT NULL DEFAULT 0,
+    abandoned INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS games_updated ON games (updated);
 """
 # Files made before replays lack the replay_key and review columns (their games get a replay key
-# each, random like new ones), files made before clocks and quick messages the clock and said columns.
+# each, random like new ones), files made before clocks, quick messages, names and claims the columns
+# that came with them.
 _MIGRATIONS = {
     "replay_key": (
         "ALTER TABLE games ADD COLUMN replay_key TEXT",
@@ -67,6 +69,7 @@ _MIGRATIONS = {
     "yellow_name": ("ALTER TABLE games ADD COLUMN yellow_name TEXT",),
     "red_wins": ("ALTER TABLE games ADD COLUMN red_wins INTEGER NOT NULL DEFAULT 0",),
     "yellow_wins": ("ALTER TABLE games ADD COLUMN yellow_wins INTEGER NOT NULL DEFAULT 0",),
+    "abandoned": ("ALTER TABLE games ADD COLUMN abandoned INTEGER NOT NULL DEFAULT 0",),
 }
 # The seats' indexes answer "my games"; a move leaves the seats as they were.
 _INDEXES = """
@@ -76,7 +79,7 @@ CREATE INDEX IF NOT EXISTS games_yellow ON games (yellow);
 """
 _COLUMNS = (
     "id, mode, join_key, watch_key, red, yellow, moves, resigned, rematch, round, level, version, created, updated,"
-    " replay_key, clock, said, red_name, yellow_name, red_wins, yellow_wins"
+    " replay_key, clock, said, red_name, yellow_name, red_wins, yellow_wins, abandoned"
 )
 
 _Job = Callable[[sqlite3.Connection], Any]
@@ -118,6 +121,7 @@ def _row(record: GameRecord) -> tuple[Any, ...]:
         record.yellow_name,
         record.red_wins,
         record.yellow_wins,
+        int(record.abandoned),
     )
 
 
@@ -155,6 +159,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         yellow_name,
         red_wins,
         yellow_wins,
+        abandoned,
     ) = row
     return GameRecord(
         id=id_,
@@ -178,6 +183,7 @@ def _record(row: tuple[Any, ...]) -> GameRecord:
         yellow_name=yellow_name,
         red_wins=red_wins,
         yellow_wins=yellow_wins,
+        abandoned=bool(abandoned),
     )
 
 
@@ -320,8 +326,8 @@ class SQLiteStore(Store):
             cursor = db.execute(
                 "UPDATE games SET red = ?, yellow = ?, moves = ?, resigned = ?, rematch = ?, round = ?, level = ?,"
                 " version = ?, updated = ?, replay_key = ?, clock = ?, said = ?, red_name = ?, yellow_name = ?,"
-                " red_wins = ?, yellow_wins = ? WHERE id = ? AND version = ?",
-                (*row[4:12], *row[13:21], record.id, record.version - 1),
+                " red_wins = ?, yellow_wins = ?, abandoned = ? WHERE id = ? AND version = ?",
+                (*row[4:12], *row[13:22], record.id, record.version - 1),
             )
             return cursor.rowcount == 1
 

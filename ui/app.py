@@ -12,6 +12,7 @@ from nicegui import app, background_tasks
 
 from games.computer import Analyst, ComputerPlayer
 from games.hub import GameHub
+from games.lobby import Lobby, open_lobby_store
 from games.settings import Settings
 from games.store import Store
 from games.stores import open_store
@@ -19,6 +20,7 @@ from ui import pages
 from ui.errors import add_error_pages
 from ui.names import add_name_route
 from ui.theme import Theme, add_dark_mode_route, use_theme
+from ui.ticker import tick_forever
 from ui.turn_alerts import add_sound_route
 
 __all__ = ["run_options", "setup"]
@@ -29,7 +31,8 @@ log = logging.getLogger(__name__)
 def setup(settings: Settings | None = None, theme: Theme | None = None, store: Store | None = None) -> GameHub:
     """Register everything on NiceGUI's app and return the hub that holds the games."""
     settings = settings or Settings()
-    hub = GameHub(store or open_store(settings))
+    hub = GameHub(store or open_store(settings), claim_after=settings.claim_after)
+    lobby = Lobby(hub, open_lobby_store(hub.store))
     analyst = Analyst(workers=settings.computer_workers)
     computer = ComputerPlayer(hub, analyst)
     use_theme(theme or Theme())
@@ -37,7 +40,7 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
     add_name_route()
     add_sound_route()
     add_error_pages()
-    pages.register(hub, analyst, computer)
+    pages.register(hub, analyst, computer, lobby)
 
     async def clean_up_forever() -> None:
         while True:
@@ -55,12 +58,15 @@ def setup(settings: Settings | None = None, theme: Theme | None = None, store: S
 
     async def start() -> None:
         await hub.start()
+        await lobby.start()
         background_tasks.create(clean_up_forever(), name="clean up idle games")
+        background_tasks.create(tick_forever(), name="clocks and messages ticker")
         # In the background: the server answers at once while the worker loads the book.
         background_tasks.create(warm_computer(), name="warm the computer")
 
     async def stop() -> None:
         await computer.close()
+        await lobby.close()
         analyst.close()
         await hub.close()
 

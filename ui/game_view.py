@@ -28,20 +28,27 @@ clock = time.monotonic
 """The clock of :data:`REPEAT_QUIET_SECONDS` (tests turn it by hand)."""
 
 
-def result_text(outcome: Outcome, role: Role) -> str:
-    """The result as ``role`` reads it: in person for a player, the tutorial's words for everyone else."""
+def result_text(outcome: Outcome, role: Role, *, left: bool = False) -> str:
+    """The result as ``role`` reads it: in person for a player, the tutorial's words for everyone else.
+
+    ``left``: the loser did not resign but left, and the winner claimed the win.
+    """
     resigned = outcome.termination is Termination.RESIGNATION and outcome.winner is not None
     timed_out = outcome.termination is Termination.TIME and outcome.winner is not None
     if role in (Role.RED, Role.YELLOW) and outcome.winner is not None:
         if outcome.winner in role.players:
             if timed_out:
                 return "Your opponent ran out of time. You win!"
-            return "Your opponent resigned. You win!" if resigned else "You win!"
+            if resigned:
+                return "Your opponent left; you claimed the win." if left else "Your opponent resigned. You win!"
+            return "You win!"
         if timed_out:
             return "Your time ran out. You lose."
-        return "You resigned." if resigned else "You lose."
+        if resigned:
+            return "You were away too long: your opponent claimed the win." if left else "You resigned."
+        return "You lose."
     if (resigned or timed_out) and outcome.winner is not None:
-        how = "resigned" if resigned else "ran out of time"
+        how = "ran out of time" if timed_out else "left" if left else "resigned"
         return f"{outcome.winner.other.capitalize()} {how}. {outcome.result()}"
     return outcome.result()
 
@@ -51,7 +58,7 @@ def status_text(live: LiveGame, role: Role) -> str:
     record, board = live.record, live.board
     outcome = live.outcome
     if outcome is not None:
-        result = result_text(outcome, role)
+        result = result_text(outcome, role, left=record.abandoned)
         offer = rematch_note(live, role)
         return f"{result} {offer}" if offer else result
     if not record.started:

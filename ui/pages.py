@@ -10,15 +10,18 @@ from engine.levels import Level
 from games.computer import Analyst, ComputerPlayer
 from games.errors import GameError, GameNotFoundError, StoreUnavailableError
 from games.hub import GameEvent, GameHub, LiveGame, MovePlayed
+from games.lobby import Lobby
 from games.model import Mode, Role
 from ui import replay
 from ui.analysis import AnalysisPanel
+from ui.claim import ClaimButton
 from ui.clocks import CSS as CLOCKS_CSS
 from ui.clocks import GameClocks, clock_choice
 from ui.game_view import GameView
 from ui.invite import InviteCard, is_creator
 from ui.labels import named
 from ui.layout import ABOVE_BOARD, SidePanel
+from ui.lobby import PublicGames, QuickMatch, open_choice
 from ui.messages import CSS as MESSAGES_CSS
 from ui.messages import QuickMessages
 from ui.moves import GameMoves
@@ -26,7 +29,6 @@ from ui.my_games import show_my_games
 from ui.names import NameForm, claim_name, current_name, score_text, seat_name
 from ui.store_status import store_status_banner
 from ui.theme import LANGUAGE, frame
-from ui.ticker import start_ticking
 from ui.turn_alerts import TurnAlerts
 
 __all__ = ["LEVELS", "browser_id", "register"]
@@ -65,11 +67,10 @@ def unavailable(exc: StoreUnavailableError) -> None:
         ui.label("Reload this page in a moment.")
 
 
-def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
+def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer, lobby: Lobby | None = None) -> None:
     """Add the pages to the app (called once per app, so tests can build a fresh one)."""
     replay.register(hub, analyst)
     ui.add_css(CLOCKS_CSS + MESSAGES_CSS, shared=True)
-    start_ticking()
 
     async def find(key: str) -> LiveGame | None:
         """The game for a link's key, or None after showing why there is none."""
@@ -91,18 +92,24 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                 named(
                     ui.button("Play on this device", on_click=lambda: ui.navigate.to("/local")), "Play on this device"
                 ).props("size=lg")
+                if lobby is not None:
+                    QuickMatch(lobby)
                 clock = clock_choice()
-                named(ui.button("Invite a friend", on_click=lambda: invite(clock.value)), "Invite a friend").props(
-                    "size=lg"
-                )
+                invite_button = named(ui.button("Invite a friend"), "Invite a friend").props("size=lg")
+                public = open_choice() if lobby is not None else None
+                invite_button.on_click(lambda: invite(clock.value, public))
                 named(ui.button("Play the computer", on_click=computer_dialog), "Play the computer").props("size=lg")
             await show_my_games(hub, browser_id())
+            if lobby is not None:
+                PublicGames(lobby)
 
-    async def invite(clock: object) -> None:
+    async def invite(clock: object, public: ui.checkbox | None = None) -> None:
+        seconds = clock if isinstance(clock, int) else 0
         try:
-            live = await hub.create(
-                Mode.ONLINE, browser_id(), clock=clock if isinstance(clock, int) else 0, name=current_name()
-            )
+            if lobby is not None and public is not None and public.value:
+                live = await lobby.create_open(browser_id(), clock=seconds, name=current_name())
+            else:
+                live = await hub.create(Mode.ONLINE, browser_id(), clock=seconds, name=current_name())
         except GameError as exc:
             ui.notify(str(exc), type="warning")
             return
@@ -138,7 +145,7 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
             ui.button("Start", on_click=start).props("aria-label=Start")
 
     @ui.page("/computer/{key}", language=LANGUAGE)
-    async def against_computer(key: str) -> None:
+    async def against_computer(key: str, queue: str | None = None) -> None:
         live = await find(key)
         if live is None:
             return
@@ -160,6 +167,8 @@ def register(hub: GameHub, analyst: Analyst, computer: ComputerPlayer) -> None:
                 TurnAlerts(view)
             if role is not Role.SPECTATOR:
                 with panel:
+                    if lobby is not None and queue is not None and queue.isdecimal() and len(queue) < 9:
+                        QuickMatch(lobby, waited=int(queue))  # playing the computer meanwhile: still in the queue
                     local_controls(view, hub, live, identity, analyst)
             with panel:
                 GameMoves(view, hub)
@@ -303,6 +312,8 @@ def online_page(hub: GameHub, live: LiveGame, role: Role, identity: str, request
             invite = InviteCard(live, str(request.base_url).rstrip("/")) if is_creator(live, identity) else None
             controls = OnlineControls(view) if role is not Role.SPECTATOR else None
             QuickMessages(view)
+            if role is not Role.SPECTATOR:
+                ClaimButton(view)
             GameMoves(view, hub)
 
         def show_players(event: GameEvent | None = None) -> None:

@@ -6,13 +6,12 @@ message that fades) register an object here, held weakly, so a page that is gone
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from typing import Protocol
 
-from nicegui import app
-
-__all__ = ["Ticking", "start_ticking", "tick_me"]
+__all__ = ["Ticking", "tick_forever", "tick_me"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +39,8 @@ def _tick() -> None:
             _TICKING.discard(ticking)
 
 
-def start_ticking() -> None:
-    """Start the ticker (called once per app)."""
-    app.timer(1.0, _tick)
+async def tick_forever() -> None:
+    """The ticker (one background task per app, started with it)."""
+    while True:
+        await asyncio.sleep(1.0)
+        _tick()

@@ -23,7 +23,7 @@ KEY_ARGS = {
 }
 
 
-LONG_LIVED = ("outbox loop", "clean up idle games")
+LONG_LIVED = ("outbox loop", "clean up idle games", "clocks and messages ticker")
 
 
 async def settle(before: set[asyncio.Task[Any]], timeout: float = 10.0) -> None:
@@ -40,7 +40,7 @@ async def settle(before: set[asyncio.Task[Any]], timeout: float = 10.0) -> None:
         if not pending:
             return
         await asyncio.wait(pending, timeout=deadline - loop.time())
-    raise TimeoutError("event handlers still running")
+    raise TimeoutError(f"event handlers still running: {[t.get_name() for t in pending]}")
 
 
 def running() -> set[asyncio.Task[Any]]:
