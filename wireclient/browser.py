@@ -369,6 +369,17 @@ class Browser:
         listener = click_listener(found[1])
         return (int(found[0]), listener) if listener else None
 
+    async def check(self, label: str, timeout: float = 30.0) -> None:
+        """Tick the checkbox labelled ``label`` as a person would (Quasar sends its new value)."""
+        await wait_until(lambda: self.find(label) is not None, timeout)
+        found = self.find(label)
+        assert found is not None
+        for event in found[1].get("events") or []:
+            if event.get("type") in ("update:modelValue", "update:model-value"):
+                await self.emit_event(int(found[0]), str(event["listener_id"]), ["true"])
+                return
+        raise PageError(f"{label!r} is not a checkbox")
+
     async def invite(self, timeout: float = 60.0) -> str:
         """On the home page: click "Invite a friend" and return the path the server navigates to."""
         self._opened = asyncio.get_running_loop().create_future()

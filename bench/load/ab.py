@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="", help="the files are ab-<name>.json and .md")
     parser.add_argument("--together", action="store_true", help="run A and B of a pair at the same time, --games each")
     parser.add_argument("--home", type=int, default=0, help="browsers on the home page per run, besides the games")
+    parser.add_argument("--public", action="store_true", help="every game open to anyone (listed on the home page)")
     parser.add_argument("--env-a", action="append", default=[], help="NAME=VALUE for A's server (repeatable)")
     parser.add_argument("--env-b", action="append", default=[], help="NAME=VALUE for B's server (repeatable)")
     parser.set_defaults(soak=0.0)  # run_one()'s time budget reads it
@@ -191,6 +192,7 @@ def main(argv: list[str] | None = None) -> None:
 
         def measure(number: int, side: int) -> dict[str, Any]:
             extra = ["--procs", str(args.procs), "--app-dir", str(trees[side]), "--home", str(args.home)]
+            extra += ["--public"] if args.public else []
             for setting in (args.env_a, args.env_b)[side]:
                 extra += ["--env", setting]
             report = run_one("loadgen.py", args.games, args, extra, kind=f"-ab-{name}-{number}")

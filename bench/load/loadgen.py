@@ -67,7 +67,13 @@ class NiceGUIBackend:
     name = "nicegui"
 
     def __init__(
-        self, base_url: str | Sequence[str], *, deflate: bool = True, timeout: float = 60.0, sources: bool = True
+        self,
+        base_url: str | Sequence[str],
+        *,
+        deflate: bool = True,
+        timeout: float = 60.0,
+        sources: bool = True,
+        public: bool = False,
     ) -> None:
         urls = [base_url] if isinstance(base_url, str) else list(base_url)
         if not urls:
@@ -77,6 +83,7 @@ class NiceGUIBackend:
         self.deflate = deflate
         self.timeout = timeout
         self.sources = sources
+        self.public = public
         # One TLS context for all (only http:// is used); httpx would build one per client otherwise.
         self.ssl_context = ssl.create_default_context()
         self.browsers: list[Browser] = []
@@ -98,6 +105,9 @@ class NiceGUIBackend:
         red, yellow, spectator = (self.browser(tally, number + seat, source) for seat in range(3))
         try:
             await red.open("/")
+            # Listed on the home page: its lists change as the game starts and ends (an app without lists has no box).
+            if self.public and red.find("Open to anyone") is not None:
+                await red.check("Open to anyone")
             # Links are absolute URLs on the creator's instance: every browser opens the path on its own.
             join_path = urlparse(await red.invite(self.timeout)).path
             await red.open(join_path)
@@ -249,6 +259,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--home", type=int, default=0, help="browsers that sit on the home page while the games play (its lists)"
     )
+    parser.add_argument("--public", action="store_true", help="create every game open to anyone (listed)")
     parser.add_argument("--json", type=Path, help="write the report here")
     parser.add_argument(
         "--one-address",
@@ -383,7 +394,7 @@ async def _one_process(args: argparse.Namespace, redis: RedisServer | None) -> d
         pid = server.pid
     try:
         await warm_up(base)
-        backend = NiceGUIBackend(base, deflate=not args.no_deflate, sources=args.sources)
+        backend = NiceGUIBackend(base, deflate=not args.no_deflate, sources=args.sources, public=args.public)
         before_ramp, after_ramp, after_run = _hooks(args, pid, [base])
         report = await run_benchmark(
             backend, config, pid=pid, log_path=log_path, before_ramp=before_ramp, after_ramp=after_ramp
@@ -393,7 +404,9 @@ async def _one_process(args: argparse.Namespace, redis: RedisServer | None) -> d
         report["later_waves"] = []
         for _ in range(args.waves - 1):
             wave = await run_benchmark(
-                NiceGUIBackend(base, deflate=not args.no_deflate, sources=args.sources), config, pid=pid
+                NiceGUIBackend(base, deflate=not args.no_deflate, sources=args.sources, public=args.public),
+                config,
+                pid=pid,
             )
             report["later_waves"].append(
                 {"latency_ms": wave["latency_ms"], "memory": wave["memory"], "errors": wave["errors"]}
@@ -442,6 +455,7 @@ async def _scaled(args: argparse.Namespace, redis: RedisServer | None) -> dict[s
                 procs=args.procs,
                 deflate=not args.no_deflate,
                 sources=args.sources,
+                public=args.public,
                 redis_pid=redis.pid if redis is not None else None,
                 before_ramp=before_ramp if first else None,
                 after_ramp=after_ramp if first else None,

@@ -235,10 +235,11 @@ class WorkerPlan:
     concurrency: int
     deflate: bool
     sources: bool = True
+    public: bool = False
 
 
 def plan_workers(
-    urls: Sequence[str], config: RunConfig, procs: int, *, deflate: bool, sources: bool = True
+    urls: Sequence[str], config: RunConfig, procs: int, *, deflate: bool, sources: bool = True, public: bool = False
 ) -> list[WorkerPlan]:
     """Match ``m`` to worker ``m % procs``; each connects at most ``ceil(ramp / procs)`` matches at once."""
     procs = max(1, min(procs, config.games))
@@ -252,6 +253,7 @@ def plan_workers(
             concurrency=concurrency,
             deflate=deflate,
             sources=sources,
+            public=public,
         )
         for index in range(procs)
     ]
@@ -282,7 +284,7 @@ async def _worker(channel: Channel, plan: WorkerPlan) -> None:
     lag.start()
     channel.send("ready", {"pid": os.getpid()})
     await channel.expect("ramp")
-    backend = NiceGUIBackend(plan.urls, deflate=plan.deflate, sources=plan.sources)
+    backend = NiceGUIBackend(plan.urls, deflate=plan.deflate, sources=plan.sources, public=plan.public)
     matches: list[Match] = []
     try:
         ramp_started = time.perf_counter()
@@ -362,6 +364,7 @@ async def run_distributed(
     procs: int,
     deflate: bool = True,
     sources: bool = True,
+    public: bool = False,
     redis_pid: int | None = None,
     before_ramp: Callable[[], Awaitable[None]] | None = None,
     after_ramp: Callable[[], Awaitable[None]] | None = None,
@@ -371,7 +374,7 @@ async def run_distributed(
     Memory and CPU are measured here, around the phases, for every instance whose pid is known
     (memory figures need all of them); ``redis_pid`` adds Redis's RSS and CPU to the report.
     """
-    plans = plan_workers([i.url for i in instances], config, procs, deflate=deflate, sources=sources)
+    plans = plan_workers([i.url for i in instances], config, procs, deflate=deflate, sources=sources, public=public)
     context = multiprocessing.get_context("spawn")
     pids = [i.pid for i in instances if i.pid]
     measured = len(pids) == len(instances)
