@@ -44,10 +44,16 @@ def ext_modules() -> list[Any]:
         log.warning("the engine stays interpreted: mypyc is not available (%s)", exc)
         return []
     try:
-        return list(mypycify(COMPILED_MODULES, opt_level="3", strict_dunder_typing=False))
+        extensions = list(mypycify(COMPILED_MODULES, opt_level="3", strict_dunder_typing=False))
     except Exception as exc:  # mypyc refused the source: still install it as Python
         log.warning("the engine stays interpreted: mypyc failed (%s)", exc)
         return []
+    if os.name == "posix":
+        for extension in extensions:
+            # Lets the C compiler inline the small bitboard functions into the search (they are
+            # exported symbols of one shared library, which it otherwise must call through the PLT).
+            extension.extra_compile_args = [*extension.extra_compile_args, "-fno-semantic-interposition"]
+    return extensions
 
 
 setup(ext_modules=ext_modules(), cmdclass={"build_ext": OptionalBuildExt})

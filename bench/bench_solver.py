@@ -1,87 +1,82 @@
-"""Benchmark the solver on Pascal Pons' six test sets and write a markdown report.
+"""Benchmark the solver, compiled and interpreted, on Pascal Pons' six test sets; write a report.
 
-For every position of each file (or the first ``--limit``) it times ``Solver.solve`` and then
-``Solver.best_move`` with ``time.perf_counter`` on one core. The transposition table is cleared
-before each timed call, outside the timing, so every figure is a cold solve of one position; the
-opening book is loaded once, before the first file, and its load time is reported apart.
+For every position of each file the score (``Solver.solve``), the perfect move
+(``Solver.best_move``) and the seven-column analysis (``Solver.analyze``) are timed with
+``time.perf_counter``, each after clearing the transposition table (outside the timing), so every
+figure is a cold answer for one position; within one analysis the seven columns share the table.
+The score is checked against the file, the perfect move against the analysis (it must have the
+best score, and no column nearer the centre may have it too).
 
-An ablation then runs a few positions per file with the search techniques switched on one by
-one, each configuration in a subprocess with a time limit, so that a hopeless configuration
-reports how far it got instead of running for hours.
+Each build runs in its own worker process, one after the other, so each has one core to itself
+as far as the machine allows: the compiled modules as installed, then the sources with
+``CONNECT4_ENGINE=interpreted``, on every ``--interpreted-every``-th position (the interpreted
+build is several times slower). The report gives both next to Pons' published C++ figures, the
+CPU share each worker got, and the targets.
 
-    python bench/bench_solver.py                  # everything, writes bench/results/solver.md
-    python bench/bench_solver.py --limit 50 --files Test_L3_R1 Test_L2_R1
+    python bench/bench_solver.py                       # everything: bench/results/solver.md and .json
+    python bench/bench_solver.py --every 10 --files Test_L1_R2 --out /tmp/solver.md
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from engine import book as book_module  # noqa: E402
-from engine.solver import MoveOrder, Position, Solver  # noqa: E402
-
 DATA = ROOT / "tests" / "data" / "gamesolver"
 RESULTS = ROOT / "bench" / "results" / "solver.md"
+
+#: Targets on this machine, per file: the perfect move's mean and p99, the analysis' p99 (seconds).
+BEST_MEAN_TARGET = 0.010
+BEST_P99_TARGET = 0.150
+ANALYSIS_P99_TARGET = 0.500
 
 
 @dataclass(frozen=True)
 class TestSet:
-    """One of Pons' files with his published C++ timings (mean per position)."""
+    """One of Pons' files with his published C++ figure: mean time to score one position."""
 
     file: str
     name: str
-    cpp_published: str
-    cpp_two_core: str
+    cpp_mean: str
 
 
 TEST_SETS = (
-    TestSet("Test_L3_R1", "end-easy", "4.6 us", ""),
-    TestSet("Test_L2_R1", "middle-easy", "37 us", ""),
-    TestSet("Test_L2_R2", "middle-medium", "3.2 ms", "~6 ms"),
-    TestSet("Test_L1_R1", "begin-easy", "255 us", ""),
-    TestSet("Test_L1_R2", "begin-medium", "97 ms", "~190 ms"),
-    TestSet("Test_L1_R3", "begin-hard", "5.5 s", ""),
+    TestSet("Test_L3_R1", "end-easy", "4.6 us"),
+    TestSet("Test_L2_R1", "middle-easy", "37 us"),
+    TestSet("Test_L2_R2", "middle-medium", "3.2 ms"),
+    TestSet("Test_L1_R1", "begin-easy", "255 us"),
+    TestSet("Test_L1_R2", "begin-medium", "97 ms"),
+    TestSet("Test_L1_R3", "begin-hard", "5.5 s"),
 )
-
-#: Ablation configurations: each switches one more technique on.
-CONFIGS: dict[str, dict[str, object]] = {
-    "alpha-beta": {"order": "left-to-right", "transposition": False, "null_window": False, "use_book": False},
-    "+ centre-first order": {"order": "centre", "transposition": False, "null_window": False, "use_book": False},
-    "+ threat ordering": {"order": "threats", "transposition": False, "null_window": False, "use_book": False},
-    "+ transposition table": {"order": "threats", "transposition": True, "null_window": False, "use_book": False},
-    "+ null-window search": {"order": "threats", "transposition": True, "null_window": True, "use_book": False},
-    "+ opening book": {"order": "threats", "transposition": True, "null_window": True, "use_book": True},
-}
 
 
 @dataclass(frozen=True)
 class Sample:
-    """One timed position."""
+    """One position as a worker measured it."""
 
     moves: str
     expected: int
     score: int
-    seconds: float
+    best_ok: bool
+    solve_s: float
+    best_s: float
+    analysis_s: float
     nodes: int
-    best_seconds: float
 
 
 def read_set(file: str) -> list[tuple[str, int]]:
     """The ``(position, score)`` lines of one test file."""
-    lines = (DATA / file).read_text().split("\n")
     pairs = []
-    for line in lines:
+    for line in (DATA / file).read_text().splitlines():
         if line.strip():
             moves, score = line.split()
             pairs.append((moves, int(score)))
@@ -104,80 +99,87 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank]
 
 
-def run_set(solver: Solver, pairs: list[tuple[str, int]], best_move: bool, echo: bool) -> list[Sample]:
-    """Solve, then pick the best move in, every position, each with a cleared table."""
-    samples = []
-    for moves, expected in pairs:
-        pos = Position.from_moves(moves)
-        solver.reset()
-        start = time.perf_counter()
-        score = solver.solve(pos)
-        seconds = time.perf_counter() - start
-        nodes = solver.node_count
-        best_seconds = 0.0
-        if best_move:
+def worker(files: list[str], every: int) -> None:
+    """Worker side: time every ``every``-th position of each file with the build this process loaded."""
+    sys.path.insert(0, str(ROOT))
+    import engine
+    from engine import book as book_module
+    from engine.bitboard import CENTRE_ORDER
+    from engine.solver import Position, Solver
+
+    book = book_module.default_book()
+    solver = Solver(book=book)
+    print(json.dumps({"build": engine.build(), "book_positions": len(book), "book_s": book.load_seconds}), flush=True)
+    for file in files:
+        wall, cpu = time.perf_counter(), time.process_time()
+        for moves, expected in read_set(file)[::every]:
+            pos = Position.from_moves(moves)
             solver.reset()
             start = time.perf_counter()
-            solver.best_move(pos)
-            best_seconds = time.perf_counter() - start
-        samples.append(Sample(moves, expected, score, seconds, nodes, best_seconds))
-        if echo and seconds + best_seconds > 1:
-            print(f"  slow: {moves} solve {fmt_time(seconds)} best_move {fmt_time(best_seconds)}", flush=True)
-    return samples
+            score = solver.solve(pos)
+            solve_s = time.perf_counter() - start
+            nodes = solver.node_count
+            solver.reset()
+            start = time.perf_counter()
+            best = solver.best_move(pos)
+            best_s = time.perf_counter() - start
+            solver.reset()
+            start = time.perf_counter()
+            scores = solver.analyze(pos)
+            analysis_s = time.perf_counter() - start
+            top = max(s for s in scores if s is not None)
+            nearer = CENTRE_ORDER[: CENTRE_ORDER.index(best)]
+            best_ok = scores[best] == top == score and all(scores[col] != top for col in nearer)
+            sample = Sample(moves, expected, score, best_ok, solve_s, best_s, analysis_s, nodes)
+            print(json.dumps({"file": file, **asdict(sample)}), flush=True)
+        share = (time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9)
+        print(json.dumps({"file": file, "cpu_share": share}), flush=True)
 
 
-def ablation_worker(config: str, file: str, every: int, limit: int) -> None:
-    """Child-process side of the ablation: print one JSON line per solved position."""
-    options = dict(CONFIGS[config])
-    solver = Solver(
-        order=MoveOrder(options.pop("order")),
-        transposition=bool(options["transposition"]),
-        null_window=bool(options["null_window"]),
-        use_book=bool(options["use_book"]),
-    )
-    if solver.book is None and options["use_book"]:
-        raise SystemExit("the opening book is not available")
-    for moves, expected in read_set(file)[::every][:limit]:
-        pos = Position.from_moves(moves)
-        solver.reset()
-        start = time.perf_counter()
-        score = solver.solve(pos)
-        seconds = time.perf_counter() - start
-        print(json.dumps([moves, expected, score, seconds, solver.node_count]), flush=True)
+def run_worker(files: list[str], every: int, interpreted: bool) -> tuple[dict[str, object], dict[str, list[Sample]]]:
+    """Run one worker to the end; its header and its samples per file."""
+    env = dict(os.environ)
+    env.pop("CONNECT4_ENGINE", None)
+    if interpreted:
+        env["CONNECT4_ENGINE"] = "interpreted"
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", str(every), *files]
+    header: dict[str, object] = {}
+    samples: dict[str, list[Sample]] = {file: [] for file in files}
+    shares: dict[str, float] = {}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            record = json.loads(line)
+            if "build" in record:
+                header = record
+                print(f"worker: {record['build']}", flush=True)
+            elif "cpu_share" in record:
+                shares[record["file"]] = record["cpu_share"]
+                print(f"  {record['file']}: {len(samples[record['file']])} positions", flush=True)
+            else:
+                file = record.pop("file")
+                samples[file].append(Sample(**record))
+    if process.returncode:
+        raise SystemExit(f"the {'interpreted' if interpreted else 'compiled'} worker failed ({process.returncode})")
+    header["cpu_share"] = shares
+    return header, samples
 
 
-def run_ablation(files: list[str], every: int, limit: int, budget: float) -> list[str]:
-    """The ablation table, one row per configuration and file."""
-    rows = [
-        "| configuration | file | positions done | correct | mean | median | nodes/position | nodes/s |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for config in CONFIGS:
-        for file in files:
-            command = [sys.executable, __file__, "--ablation-worker", config, file, str(every), str(limit)]
-            try:
-                out = subprocess.run(command, capture_output=True, text=True, timeout=budget, cwd=ROOT).stdout
-                stopped = ""
-            except subprocess.TimeoutExpired as exc:
-                raw = exc.stdout or b""
-                out = raw.decode() if isinstance(raw, bytes) else raw
-                stopped = f" (stopped at {budget:.0f} s)"
-            results = [json.loads(line) for line in out.splitlines() if line.startswith("[")]
-            planned = len(read_set(file)[::every][:limit])
-            name = next(s.name for s in TEST_SETS if s.file == file)
-            if not results:
-                rows.append(f"| {config} | {name} | 0 of {planned}{stopped} | | | | | |")
-                continue
-            times = [r[3] for r in results]
-            nodes = sum(r[4] for r in results)
-            correct = sum(r[1] == r[2] for r in results)
-            rows.append(
-                f"| {config} | {name} | {len(results)} of {planned}{stopped} | {correct} | "
-                f"{fmt_time(statistics.mean(times))} | {fmt_time(statistics.median(times))} | "
-                f"{nodes / len(results):,.0f} | {nodes / max(sum(times), 1e-9):,.0f} |"
-            )
-            print(rows[-1], flush=True)
-    return rows
+def summary(samples: list[Sample]) -> dict[str, float | int]:
+    """Mean, p99 and max of each timing, and how many answers were right."""
+    out: dict[str, float | int] = {"positions": len(samples)}
+    out["scores_exact"] = sum(s.score == s.expected for s in samples)
+    out["best_moves_right"] = sum(s.best_ok for s in samples)
+    for key in ("solve_s", "best_s", "analysis_s"):
+        values = [getattr(s, key) for s in samples]
+        out[key + "_mean"] = statistics.mean(values)
+        out[key + "_median"] = statistics.median(values)
+        out[key + "_p99"] = percentile(values, 0.99)
+        out[key + "_max"] = max(values)
+    out["nodes_mean"] = statistics.mean(s.nodes for s in samples)
+    solve_total = sum(s.solve_s for s in samples)
+    out["nodes_per_s"] = sum(s.nodes for s in samples) / max(solve_total, 1e-9)
+    return out
 
 
 def machine() -> str:
@@ -194,150 +196,162 @@ def machine() -> str:
     return f"{model}, {cores} cores, Python {platform.python_version()} ({platform.python_implementation()})"
 
 
-def main() -> int:
-    """Run the benchmark and write the report."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--limit", type=int, default=None, help="positions per file (default: all 1000)")
-    parser.add_argument("--files", nargs="+", default=[s.file for s in TEST_SETS], help="test files to run")
-    parser.add_argument("--no-best-move", action="store_true", help="skip timing best_move")
-    parser.add_argument("--no-ablation", action="store_true", help="skip the ablation")
-    parser.add_argument("--ablation-every", type=int, default=20, help="take every n-th position (default 20)")
-    parser.add_argument("--ablation-limit", type=int, default=25, help="at most this many per file")
-    parser.add_argument("--ablation-budget", type=float, default=120.0, help="seconds per configuration and file")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="markdown report to write")
-    parser.add_argument("--ablation-worker", nargs=4, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.ablation_worker:
-        config, file, every, limit = args.ablation_worker
-        ablation_worker(config, file, int(every), int(limit))
-        return 0
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
 
-    report = [
+
+def report(
+    args: argparse.Namespace,
+    compiled: tuple[dict[str, object], dict[str, list[Sample]]],
+    interpreted: tuple[dict[str, object], dict[str, list[Sample]]] | None,
+    loads: tuple[tuple[float, ...], tuple[float, ...]],
+    seconds: float,
+) -> tuple[list[str], dict[str, object]]:
+    """The markdown report and the JSON document of one run."""
+    header, by_file = compiled
+    sets = [s for s in TEST_SETS if s.file in by_file]
+    stats = {s.file: summary(by_file[s.file]) for s in sets}
+    istats = {s.file: summary(interpreted[1][s.file]) for s in sets} if interpreted else {}
+    shares = header["cpu_share"]
+    ishares = interpreted[0]["cpu_share"] if interpreted else {}
+    assert isinstance(shares, dict)
+    assert isinstance(ishares, dict)
+    lines = [
         "# Solver benchmark",
         "",
-        f"Machine: {machine()}. One process, one core, pure Python.",
+        f"Machine: {machine()}. Each build in its own process, one core; the machine is shared (load "
+        f"average {loads[0][0]:.1f} at the start, {loads[1][0]:.1f} at the end; CPU share of each worker below).",
         "",
-        "Each position is timed cold: the transposition table is cleared before every `solve` and "
-        "every `best_move` (outside the timing). `best_move` is timed separately and includes its "
-        "own solve. p99 is the nearest-rank 99th percentile.",
+        f"Compiled: the mypyc build as installed (`engine.build()` said `{header['build']}`), every "
+        f"{'' if args.every == 1 else str(args.every) + 'th '}position of each file. Interpreted: the same "
+        f"sources with `CONNECT4_ENGINE=interpreted`, "
+        + (f"every {args.interpreted_every}th position (a sample)." if interpreted else "not run.")
+        + " C++: Pons' published mean time to score one position (his machine, no opening book).",
+        "",
+        "Each figure is cold: the transposition table is cleared before every `solve`, every `best_move` "
+        "and every `analyze` (outside the timing); the seven columns of one analysis share the table. "
+        f"Opening book: {header['book_positions']:,} positions of 12 stones. p99 is the nearest-rank 99th percentile.",
         "",
     ]
-    start = time.perf_counter()
-    try:
-        book = book_module.default_book()
-        report += [
-            f"Opening book: {len(book):,} positions of 12 stones, read in {book.load_seconds * 1e3:.0f} ms, "
-            f"{book.nbytes / 2**20:.1f} MiB in two flat arrays.",
+
+    sampled = f" (every {args.interpreted_every}th)" if interpreted else ""
+
+    def table(title: str, key: str, targets: str) -> list[str]:
+        rows = [
+            f"## {title}",
             "",
+            targets,
+            "",
+            "| file | name | compiled mean | compiled median | compiled p99 | compiled max "
+            f"| interpreted mean{sampled} | interpreted p99{sampled} | interpreted / compiled, same positions "
+            "| C++ score mean |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
-    except book_module.BookUnavailableError as exc:
-        report += [f"Opening book unavailable ({exc}); early positions are searched.", ""]
-    solver = Solver()
-    rows = [
-        "| file | name | positions | correct | mean | median | p99 | max | nodes/position | nodes/s "
-        "| C++ (Pons, published mean) | C++ on 2 cores | best_move mean | best_move median "
-        "| best_move p99 | best_move max |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        for s in sets:
+            c = stats[s.file]
+            i = istats.get(s.file)
+            cells = [s.file, s.name]
+            cells += [fmt_time(float(c[f"{key}_{q}"])) for q in ("mean", "median", "p99", "max")]
+            if i and interpreted:
+                # The ratio compares the same positions: the interpreted sample against those compiled.
+                same = {x.moves for x in interpreted[1][s.file]}
+                compiled_same = [getattr(x, key) for x in by_file[s.file] if x.moves in same]
+                ratio = float(i[f"{key}_mean"]) / max(statistics.mean(compiled_same or [1e-9]), 1e-9)
+                cells += [fmt_time(float(i[f"{key}_mean"])), fmt_time(float(i[f"{key}_p99"])), f"{ratio:.1f}x"]
+            else:
+                cells += ["", "", ""]
+            cells.append(s.cpp_mean)
+            rows.append("| " + " | ".join(cells) + " |")
+        return [*rows, ""]
+
+    lines += table("Score (`solve`)", "solve_s", "No target; the C++ column is the same measure.")
+    lines += table(
+        "Perfect move (`best_move`)",
+        "best_s",
+        f"Target per file: mean <= {fmt_time(BEST_MEAN_TARGET)} and p99 <= {fmt_time(BEST_P99_TARGET)}, compiled.",
+    )
+    lines += table(
+        "Seven-column analysis (`analyze`)",
+        "analysis_s",
+        f"Target per file: p99 <= {fmt_time(ANALYSIS_P99_TARGET)}, compiled.",
+    )
+    lines += [
+        "## Targets, answers and CPU share",
+        "",
+        "| file | positions | scores exact | best moves right | best_move mean | best_move p99 | analysis p99 "
+        "| nodes/position | nodes/s | CPU share compiled | interpreted positions | interpreted right "
+        "| CPU share interpreted |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    all_solve: list[float] = []
-    all_best: list[float] = []
-    shares: list[float] = []
-    for test_set in TEST_SETS:
-        if test_set.file not in args.files:
-            continue
-        pairs = read_set(test_set.file)[: args.limit]
-        print(f"{test_set.file} ({test_set.name}): {len(pairs)} positions", flush=True)
-        wall, cpu = time.perf_counter(), time.process_time()
-        samples = run_set(solver, pairs, not args.no_best_move, echo=True)
-        shares.append((time.process_time() - cpu) / max(time.perf_counter() - wall, 1e-9))
-        times = [s.seconds for s in samples]
-        best = [s.best_seconds for s in samples]
-        all_solve += times
-        all_best += best
-        nodes = sum(s.nodes for s in samples)
-        correct = sum(s.score == s.expected for s in samples)
-        best_cells = (
-            ["", "", "", ""]
-            if args.no_best_move
-            else [
-                fmt_time(statistics.mean(best)),
-                fmt_time(statistics.median(best)),
-                fmt_time(percentile(best, 0.99)),
-                fmt_time(max(best)),
-            ]
-        )
-        rows.append(
+    for s in sets:
+        c = stats[s.file]
+        i = istats.get(s.file, {})
+        right = f"{i['scores_exact']} / {i['best_moves_right']}" if i else ""
+        lines.append(
             "| "
             + " | ".join(
                 [
-                    test_set.file,
-                    test_set.name,
-                    str(len(samples)),
-                    str(correct),
-                    fmt_time(statistics.mean(times)),
-                    fmt_time(statistics.median(times)),
-                    fmt_time(percentile(times, 0.99)),
-                    fmt_time(max(times)),
-                    f"{nodes / len(samples):,.0f}",
-                    f"{nodes / max(sum(times), 1e-9):,.0f}",
-                    test_set.cpp_published,
-                    test_set.cpp_two_core,
-                    *best_cells,
+                    s.file,
+                    str(c["positions"]),
+                    str(c["scores_exact"]),
+                    str(c["best_moves_right"]),
+                    verdict(float(c["best_s_mean"]) <= BEST_MEAN_TARGET),
+                    verdict(float(c["best_s_p99"]) <= BEST_P99_TARGET),
+                    verdict(float(c["analysis_s_p99"]) <= ANALYSIS_P99_TARGET),
+                    f"{float(c['nodes_mean']):,.0f}",
+                    f"{float(c['nodes_per_s']):,.0f}",
+                    f"{shares.get(s.file, 0):.0%}",
+                    str(i.get("positions", "")),
+                    right,
+                    f"{ishares[s.file]:.0%}" if s.file in ishares else "",
                 ]
             )
             + " |"
         )
-        print(rows[-1], flush=True)
-    if all_solve:
-        best_cells = (
-            ["", "", "", ""]
-            if args.no_best_move
-            else [
-                fmt_time(statistics.mean(all_best)),
-                fmt_time(statistics.median(all_best)),
-                fmt_time(percentile(all_best, 0.99)),
-                fmt_time(max(all_best)),
-            ]
-        )
-        rows.append(
-            f"| all | pooled | {len(all_solve)} | | {fmt_time(statistics.mean(all_solve))} | "
-            f"{fmt_time(statistics.median(all_solve))} | {fmt_time(percentile(all_solve, 0.99))} | "
-            f"{fmt_time(max(all_solve))} | | | | | " + " | ".join(best_cells) + " |"
-        )
-    report += [*rows, ""]
-    if shares:
-        # Wall-clock timings are only as good as the core they ran on: a share well below 100%
-        # means other processes took turns on it and the figures above are pessimistic.
-        report += [
-            f"CPU share of this process while timing (process time / wall time, per file): "
-            f"{', '.join(f'{share:.0%}' for share in shares)}.",
-            "",
-        ]
-    if all_best and not args.no_best_move:
-        mean, p99 = statistics.mean(all_best), percentile(all_best, 0.99)
-        verdict = "met" if mean <= 0.1 and p99 <= 1 else "not met"
-        report += [
-            f"Target for the game (best_move over the files run: mean <= 100 ms, p99 <= 1 s): {verdict} "
-            f"(mean {fmt_time(mean)}, p99 {fmt_time(p99)}).",
-            "",
-        ]
-    if not args.no_ablation:
-        files = [f for f in ("Test_L3_R1", "Test_L2_R1", "Test_L1_R1", "Test_L2_R2") if f in args.files]
-        report += [
-            "## Ablation",
-            "",
-            f"Every {args.ablation_every}th position, at most {args.ablation_limit} per file; each configuration "
-            f"adds one technique to the one above. A configuration gets {args.ablation_budget:.0f} s per file "
-            "and reports how many positions it finished by then. Pruning of moves that lose at once and the "
-            "score bounds are on throughout.",
-            "",
-            *run_ablation(files, args.ablation_every, args.ablation_limit, args.ablation_budget),
-            "",
-        ]
-    report += [f"Total benchmark time: {time.perf_counter() - start:.0f} s.", ""]
+    lines += ["", f"Total benchmark time: {seconds:.0f} s.", ""]
+    document: dict[str, object] = {
+        "machine": machine(),
+        "load_average": {"start": loads[0], "end": loads[1]},
+        "compiled": {"every": args.every, "header": header, "files": stats},
+        "interpreted": {"every": args.interpreted_every, "header": interpreted[0], "files": istats}
+        if interpreted
+        else None,
+        "cpp_published_mean": {s.file: s.cpp_mean for s in sets},
+        "targets": {
+            "best_mean_s": BEST_MEAN_TARGET,
+            "best_p99_s": BEST_P99_TARGET,
+            "analysis_p99_s": ANALYSIS_P99_TARGET,
+        },
+        "seconds": seconds,
+    }
+    return lines, document
+
+
+def main() -> int:
+    """Run both workers and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--files", nargs="+", default=[s.file for s in TEST_SETS], help="test files to run")
+    parser.add_argument("--every", type=int, default=1, help="compiled: every n-th position (default: all)")
+    parser.add_argument("--interpreted-every", type=int, default=50, help="interpreted: every n-th (default 50)")
+    parser.add_argument("--no-interpreted", action="store_true", help="skip the interpreted build")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="markdown report to write (and .json beside it)")
+    parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[1:], int(args.worker[0]))
+        return 0
+    files = [s.file for s in TEST_SETS if s.file in args.files]
+    start = time.perf_counter()
+    load_start = os.getloadavg()
+    compiled = run_worker(files, args.every, interpreted=False)
+    if compiled[0].get("build") != "compiled":
+        print("warning: the compiled worker runs interpreted; install with the README's commands", file=sys.stderr)
+    interpreted = None if args.no_interpreted else run_worker(files, args.interpreted_every, interpreted=True)
+    lines, document = report(args, compiled, interpreted, (load_start, os.getloadavg()), time.perf_counter() - start)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(report))
-    print("\n".join(report))
+    args.out.write_text("\n".join(lines))
+    args.out.with_suffix(".json").write_text(json.dumps(document, indent=1) + "\n")
+    print("\n".join(lines))
     return 0
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+import importlib.machinery
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -296,3 +300,24 @@ def test_the_installed_engine_is_the_compiled_one() -> None:
     # Set CONNECT4_ENGINE=interpreted to run the suite on the sources: then the interpreted build is expected.
     expected = "interpreted" if os.environ.get(engine.INTERPRETED_ENV[0]) == engine.INTERPRETED_ENV[1] else "compiled"
     assert engine.build() == expected
+
+
+def test_every_module_setup_compiles_is_imported_from_its_extension() -> None:
+    # setup.py names the modules mypyc builds; after the README's install each must load from its
+    # compiled extension (with CONNECT4_ENGINE=interpreted, from its .py source), never half of each.
+    setup = Path(__file__).resolve().parents[2] / "setup.py"
+    listed = next(
+        node.value
+        for node in ast.parse(setup.read_text()).body
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "COMPILED_MODULES"
+    )
+    paths = ast.literal_eval(listed)
+    assert paths
+    interpreted = os.environ.get(engine.INTERPRETED_ENV[0]) == engine.INTERPRETED_ENV[1]
+    for path in paths:
+        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        origin = str(module.__file__)
+        if interpreted:
+            assert origin.endswith(".py"), origin
+        else:
+            assert origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), origin

@@ -337,6 +337,20 @@ def test_score_is_the_best_child_score(pos: Position) -> None:
     assert solver.score_move(pos, solver.best_move(pos)) == max(scores)
 
 
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(unfinished_games(14, 30))
+def test_best_move_is_the_centremost_column_analyze_scores_best(pos: Position) -> None:
+    # Derandomized, so that the few positions (14 stones and up can take seconds interpreted) are
+    # the same in every run; best_move and analyze share no code past the search itself.
+    solver = Solver()
+    scores = solver.analyze(pos)
+    top = max(s for s in scores if s is not None)
+    solver.reset()
+    best = solver.best_move(pos)
+    assert scores[best] == top
+    assert all(scores[col] != top for col in CENTRE_ORDER[: CENTRE_ORDER.index(best)])
+
+
 @settings(max_examples=100, deadline=None)
 @given(unfinished_games(0, 30))
 def test_from_moves_replays_moves_str(pos: Position) -> None:
