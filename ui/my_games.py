@@ -2,7 +2,7 @@
 
 Read from the store by the browser's identity (its seats), so a player whose page was closed, or
 whose instance restarted, finds the game again; each entry links to the address that gives this
-browser its own seat back.
+browser its own seat back, and a finished one to its replay and review as well.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from engine.connect4 import Player
 from games.errors import GameError
 from games.hub import GameHub
 from games.model import GameRecord, Mode, Role
+from ui.labels import named
 from ui.names import list_name
 
 __all__ = ["FINISHED_SHOWN", "describe", "game_path", "show_my_games"]
@@ -80,4 +81,11 @@ async def show_my_games(hub: GameHub, identity: str) -> None:
                 ui.label(title).classes("text-sm font-medium mt-2")
             for record in shown:
                 # A link's text is its accessible name, and text (Vue escapes it): a name never becomes markup.
-                ui.link(describe(record, identity), game_path(record)).classes("c4-link").mark(marker)
+                if record.outcome() is None or record.replay_key is None:
+                    ui.link(describe(record, identity), game_path(record)).classes("c4-link").mark(marker)
+                    continue
+                with ui.row().classes("items-center gap-3 no-wrap"):  # a finished game: its board, and its replay
+                    ui.link(describe(record, identity), game_path(record)).classes("c4-link").mark(marker)
+                    named(ui.link("Replay", f"/replay/{record.replay_key}?review=1"), "Replay and review").classes(
+                        "c4-link text-sm"
+                    ).mark("my-game-replay")

@@ -70,3 +70,9 @@ async def test_finished_games_show_their_result_and_every_kind_of_game_is_listed
     assert entries(red, "my-game-ended") == [("Online against Guest · Guest resigned", join)]
     await yellow.open("/")
     assert entries(yellow, "my-game-ended") == [("Online against Guest · You resigned", join)]
+    ((text, replay),) = entries(yellow, "my-game-replay")  # a finished game links to its replay and review too
+    assert text == "Replay"
+    assert replay.startswith("/replay/")
+    assert replay.endswith("?review=1")
+    await yellow.open(replay)
+    await yellow.should_see(marker="review-button")
