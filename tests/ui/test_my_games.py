@@ -75,4 +75,4 @@ async def test_finished_games_show_their_result_and_every_kind_of_game_is_listed
     assert replay.startswith("/replay/")
     assert replay.endswith("?review=1")
     await yellow.open(replay)
-    await yellow.should_see(marker="review-button")
+    await yellow.should_see(marker="replay-title")
