@@ -129,9 +129,9 @@ class SQLiteLobbyStore(LobbyStore):
         def find(db: sqlite3.Connection) -> tuple[Any, ...] | None:
             row: tuple[Any, ...] | None = db.execute(
                 "SELECT ticket, since FROM lobby_queue WHERE identity = ? AND seen >= ?"
-                " UNION ALL SELECT ticket, since FROM lobby_matches WHERE identity = ?"
+                " UNION ALL SELECT ticket, since FROM lobby_matches WHERE identity = ? AND at >= ?"
                 " ORDER BY since LIMIT 1",
-                (identity, kept_since, identity),
+                (identity, kept_since, identity, time.time() - _MATCH_KEPT),
             ).fetchone()
             return row
 

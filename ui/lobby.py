@@ -48,7 +48,7 @@ def _identity() -> str:
     return str(app.storage.browser["id"])
 
 
-def server_stopping() -> bool:
+def _server_stopping() -> bool:
     """Whether this process is shutting down (SIGTERM, ``app.shutdown()``), so its pages disconnect for a restart."""
     # Uvicorn closes the sockets before it runs the app's shutdown, when app.is_stopping is still False.
     server = getattr(nicegui_server.Server, "instance", None)
@@ -202,7 +202,7 @@ class QuickMatch:
         ticket, self.ticket = self.ticket, None
         if ticket is None:
             return
-        if server_stopping():  # the browser reloads the page when the server is back: the page takes its ticket back
+        if _server_stopping():  # the browser reloads the page when the server is back: the page takes its ticket back
             self.lobby.hold(ticket)
             return
         try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -324,6 +326,24 @@ async def test_a_ticket_abandoned_longer_than_it_is_kept_leaves_the_queue(tmp_pa
     assert isinstance(await second.lobby.quick_match("ben", never), Ticket)
     assert await second.lobby.store.ticket_of("ana", 0) is None  # the pairing dropped it
     await second.close()
+
+
+async def test_a_file_from_before_kept_tickets_gets_the_columns_its_notes_lack(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE lobby_matches (ticket TEXT PRIMARY KEY, game_id TEXT NOT NULL, at REAL NOT NULL)")
+        db.execute("INSERT INTO lobby_matches VALUES ('old', 'gone', ?)", (time.time(),))
+    place = await Place(SQLiteStore(path)).start()
+    assert await place.lobby.resume("ana", never) is None  # the old note names nobody
+    ticket = await place.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    place.lobby.hold(ticket)  # her page went with a stopping server
+    live = await place.lobby.quick_match("ben", never)
+    assert isinstance(live, LiveGame)
+    found = await place.lobby.resume("ana", never)
+    assert isinstance(found, LiveGame)
+    assert found.id == live.id
+    await place.close()
 
 
 # -- claiming the win --------------------------------------------------------------------------
