@@ -92,6 +92,8 @@ class QuickMatch:
         self._count: ui.label
         self._offer: ui.element
         self._next_tick: asyncio.TimerHandle | None = None
+        # A press waits for the page's look for its kept ticket (as it connects), so that the page has one place.
+        self._turn = asyncio.Lock()
         client = ui.context.client
         client.on_disconnect(self._leave)
         client.on_delete(self._leave)
@@ -100,10 +102,11 @@ class QuickMatch:
 
     async def start(self) -> None:
         """Pair with whoever waits, or wait for the next one."""
-        if self.wanted:
-            return
-        self.wanted, self.started = True, time.monotonic()
-        await self._enter()
+        async with self._turn:
+            if self.wanted:
+                return
+            self.wanted, self.started = True, time.monotonic()
+            await self._enter()
 
     async def _enter(self) -> None:
         try:
@@ -213,22 +216,21 @@ class QuickMatch:
             self._paired(paired)
 
     async def _come_back(self) -> None:
-        if self.ticket is not None:
-            return
-        try:
-            found = await self.lobby.resume(self.identity, self._paired)
-        except GameError:
-            found = None  # the store is away: a page that wants an opponent asks again as it enters the queue
-        if found is None:
-            if self.wanted:
-                await self._enter()
-            return
-        if isinstance(found, Ticket) and self.ticket is not None:  # pressed meanwhile: one place is enough
-            await self.lobby.cancel(found)
-            return
-        if isinstance(found, Ticket):  # the wait goes on from where it was, whatever this page was told
-            self.wanted, self.started = True, time.monotonic() - min(max(time.time() - found.since, 0), 24 * 3600)
-        await self._take(found)
+        async with self._turn:
+            if self.ticket is not None:
+                return
+            try:
+                found = await self.lobby.resume(self.identity, self._paired)
+            except GameError:
+                found = None  # the store is away: a page that wants an opponent asks again as it enters the queue
+            if found is None:
+                if self.wanted:
+                    await self._enter()
+                return
+            if isinstance(found, Ticket):  # the wait goes on from where it was, whatever this page was told
+                waited = min(max(time.time() - found.since, 0), 24 * 3600)
+                self.wanted, self.started = True, time.monotonic() - waited
+            await self._take(found)
 
 
 def _table(columns: list[tuple[str, str, str]], marker: str, empty: str, action: str) -> ui.table:
