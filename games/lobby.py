@@ -5,7 +5,10 @@ the oldest live ticket of another browser out of the queue, stores the new game 
 and leaves a note for the waiting ticket, or else puts the caller's ticket in the queue. Two
 instances pressing at once cannot both take the same waiting player. Waiting tickets are
 refreshed while their page is open; a ticket nobody refreshed for :data:`TICKET_STALE` seconds
-is dropped by the next pairing, so the queue forgets the players of a crashed instance.
+is paired with nobody, and one not refreshed for :data:`TICKET_KEPT` seconds is dropped by the next
+pairing, so the queue forgets the players of a crashed instance. In between, the ticket keeps its
+place for its page to take back (:meth:`Lobby.resume`): a server that restarts leaves its tickets in
+the store, and the pages its browsers reload find them there, or the game a pairing made meanwhile.
 
 Public games are open games (created "open to anyone") and quick-match games. Every instance
 reads them from the store at most once per :attr:`Lobby.list_interval`, while some page here
@@ -32,6 +35,7 @@ from games.store import MemoryStore, Store
 
 __all__ = [
     "LIST_LIMIT",
+    "TICKET_KEPT",
     "TICKET_STALE",
     "Listing",
     "Lobby",
@@ -66,7 +70,12 @@ class SeatTakenError(GameError):
 
 
 TICKET_STALE = 5.0
-"""Seconds after its last refresh (every :attr:`Lobby.poll_interval`) that a waiting ticket counts as gone."""
+"""Seconds after its last refresh (every :attr:`Lobby.poll_interval`) that a waiting ticket is paired with nobody."""
+
+# A restart behind the supervisor takes seconds and a browser's socket tries again at least every 5 s, so half
+# a minute keeps a restarted server's tickets for their reloaded pages while an abandoned one goes soon after.
+TICKET_KEPT = 30.0
+"""Seconds after its last refresh that a waiting ticket leaves the queue (until then its page may take it back)."""
 
 LIST_LIMIT = 8
 """Games shown in each list of the home page."""
@@ -145,13 +154,28 @@ class LobbyStore(abc.ABC):
         """Prepare the store (the store of the games is started already)."""
 
     @abc.abstractmethod
-    async def pair(self, ticket: Ticket, make: Callable[[str], GameRecord], stale_before: float) -> Pairing | None:
+    async def pair(
+        self,
+        ticket: Ticket,
+        make: Callable[[str], GameRecord],
+        stale_before: float,
+        *,
+        seen: float | None = None,
+        forget_before: float | None = None,
+    ) -> Pairing | None:
         """In one atomic step: pair ``ticket`` with the oldest waiting ticket of another identity refreshed since
-        ``stale_before`` (store ``make(its identity)`` as a quick-match game), or queue ``ticket``."""
+        ``stale_before`` (store ``make(its identity)`` as a quick-match game), or queue ``ticket`` as refreshed at
+        ``seen`` (default: its ``since``). Tickets not refreshed since ``forget_before`` (default: ``stale_before``)
+        leave the queue."""
 
     @abc.abstractmethod
-    async def cancel(self, ticket_id: str) -> str | None:
+    async def cancel(self, ticket: Ticket) -> str | None:
         """Take a ticket out of the queue; the id of its game if it had been paired already."""
+
+    @abc.abstractmethod
+    async def ticket_of(self, identity: str, kept_since: float) -> Ticket | None:
+        """The oldest ticket of ``identity`` still waiting (refreshed since ``kept_since``) or paired with a game
+        its page has not taken yet: what a page that comes back (after a restart) takes back."""
 
     @abc.abstractmethod
     async def poll(self, tickets: Sequence[Ticket], now: float) -> dict[str, str]:
@@ -181,33 +205,54 @@ class MemoryLobbyStore(LobbyStore):
         self.store = store
         self._queue: dict[str, tuple[Ticket, float]] = {}  # in order of arrival, with the last refresh
         self._matches: dict[str, str] = {}
+        self._paired: dict[str, Ticket] = {}  # the tickets of the matches, for a page that comes back to take
         self._open: dict[str, float] = {}
         self._live: dict[str, float] = {}
 
-    async def pair(self, ticket: Ticket, make: Callable[[str], GameRecord], stale_before: float) -> Pairing | None:
-        for waiting_id, (waiting, seen) in list(self._queue.items()):
-            if seen < stale_before:
+    async def pair(
+        self,
+        ticket: Ticket,
+        make: Callable[[str], GameRecord],
+        stale_before: float,
+        *,
+        seen: float | None = None,
+        forget_before: float | None = None,
+    ) -> Pairing | None:
+        forget_before = stale_before if forget_before is None else forget_before
+        # In order of arrival: a ticket taken back after a restart comes back to its place.
+        for waiting_id, (waiting, last_seen) in sorted(self._queue.items(), key=lambda item: item[1][0].since):
+            if last_seen < forget_before:
                 del self._queue[waiting_id]
-            elif waiting.identity != ticket.identity:
+            elif waiting.identity != ticket.identity and last_seen >= stale_before:
                 del self._queue[waiting_id]
                 record = make(waiting.identity)
                 await self.store.create(record)
                 self._matches[waiting_id] = record.id
+                self._paired[waiting_id] = waiting
                 self._live[record.id] = record.created
                 return Pairing(record, waiting_id)
-        self._queue[ticket.id] = (ticket, ticket.since)
+        self._queue[ticket.id] = (ticket, ticket.since if seen is None else seen)
         return None
 
-    async def cancel(self, ticket_id: str) -> str | None:
-        if self._queue.pop(ticket_id, None) is not None:
+    async def cancel(self, ticket: Ticket) -> str | None:
+        if self._queue.pop(ticket.id, None) is not None:
             return None
-        return self._matches.pop(ticket_id, None)
+        self._paired.pop(ticket.id, None)
+        return self._matches.pop(ticket.id, None)
+
+    async def ticket_of(self, identity: str, kept_since: float) -> Ticket | None:
+        found = [ticket for ticket, seen in self._queue.values() if ticket.identity == identity and seen >= kept_since]
+        found += [ticket for ticket in self._paired.values() if ticket.identity == identity]
+        return min(found, key=lambda ticket: ticket.since, default=None)
 
     async def poll(self, tickets: Sequence[Ticket], now: float) -> dict[str, str]:
         for ticket in tickets:
             if ticket.id in self._queue:
                 self._queue[ticket.id] = (ticket, now)
-        return {ticket.id: self._matches.pop(ticket.id) for ticket in tickets if ticket.id in self._matches}
+        found = {ticket.id: self._matches.pop(ticket.id) for ticket in tickets if ticket.id in self._matches}
+        for ticket_id in found:
+            self._paired.pop(ticket_id, None)
+        return found
 
     async def add_open(self, record: GameRecord) -> None:
         self._open[record.id] = record.created
@@ -302,7 +347,29 @@ class Lobby:
         ``on_paired(game)`` is called once a later player pairs with the ticket, here or on another instance.
         """
         self.queue_limit.check(identity)
-        ticket = Ticket(new_id(), identity, time.time())
+        return await self._pair(Ticket(new_id(), identity, time.time()), on_paired)
+
+    async def resume(self, identity: str, on_paired: PairedCallback) -> LiveGame | Ticket | None:
+        """Take back the place ``identity`` kept in the queue (its page came back, e.g. after a restart).
+
+        The game a pairing made meanwhile, or the ticket, waiting again in its place (and paired at once if
+        someone came while it was away); None if ``identity`` was not waiting, or another page here took it back.
+        """
+        ticket = await self.store.ticket_of(identity, time.time() - TICKET_KEPT)
+        if ticket is None or ticket.id in self._waiting:
+            return None
+        # Out of the queue and back in, with its arrival: a pairing it missed while it was away is made now.
+        game_id = await self.store.cancel(ticket)
+        if game_id is not None:
+            return await self.hub.get(game_id)
+        return await self._pair(ticket, on_paired)
+
+    def hold(self, ticket: Ticket) -> None:
+        """Stop following ``ticket`` here and leave it in the queue, for its page to take back after a restart."""
+        self._waiting.pop(ticket.id, None)
+
+    async def _pair(self, ticket: Ticket, on_paired: PairedCallback) -> LiveGame | Ticket:
+        identity = ticket.identity
 
         def make(waiting: str) -> GameRecord:
             # Colours drawn at random: the one who waited is no likelier to start than the one who came.
@@ -317,7 +384,8 @@ class Lobby:
                 yellow=yellow,
             )
 
-        pairing = await self.store.pair(ticket, make, time.time() - TICKET_STALE)
+        now = time.time()
+        pairing = await self.store.pair(ticket, make, now - TICKET_STALE, seen=now, forget_before=now - TICKET_KEPT)
         if pairing is None:
             self._waiting[ticket.id] = (ticket, on_paired)
             if self._poller is None or self._poller.done():
@@ -335,7 +403,7 @@ class Lobby:
     async def cancel(self, ticket: Ticket) -> LiveGame | None:
         """Leave the queue; the game instead if a pairing came first."""
         self._waiting.pop(ticket.id, None)
-        game_id = await self.store.cancel(ticket.id)
+        game_id = await self.store.cancel(ticket)
         return None if game_id is None else await self.hub.get(game_id)
 
     @property

@@ -2,12 +2,14 @@
 
 Each step is one job of :class:`~games.sqlite_store.SQLiteStore`, so it runs inside one transaction
 (``BEGIN IMMEDIATE``) of the only thread that writes: a pairing reads the queue, takes the waiting
-ticket and stores the game with nothing in between, and survives a restart with the games.
+ticket and stores the game with nothing in between. The queue and the pairings' notes survive a
+restart with the games, for the pages that come back to take them.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -23,10 +25,18 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS lobby_queue"
     " (ticket TEXT PRIMARY KEY, identity TEXT NOT NULL, since REAL NOT NULL, seen REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS lobby_queue_since ON lobby_queue (since)",
-    "CREATE TABLE IF NOT EXISTS lobby_matches (ticket TEXT PRIMARY KEY, game_id TEXT NOT NULL, at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS lobby_queue_identity ON lobby_queue (identity)",
+    "CREATE TABLE IF NOT EXISTS lobby_matches"
+    " (ticket TEXT PRIMARY KEY, game_id TEXT NOT NULL, at REAL NOT NULL, identity TEXT, since REAL)",
     "CREATE TABLE IF NOT EXISTS lobby_games (game_id TEXT PRIMARY KEY, state TEXT NOT NULL, created REAL NOT NULL)",
     "CREATE INDEX IF NOT EXISTS lobby_games_state ON lobby_games (state, created)",
 )
+# Files made before pages took their tickets back: their notes name no identity, and no page comes back for them.
+_MIGRATIONS = {
+    "identity": "ALTER TABLE lobby_matches ADD COLUMN identity TEXT",
+    "since": "ALTER TABLE lobby_matches ADD COLUMN since REAL",
+}
+_INDEXES = ("CREATE INDEX IF NOT EXISTS lobby_matches_identity ON lobby_matches (identity)",)
 _GAME_COLUMNS = ", ".join(f"g.{column.strip()}" for column in _COLUMNS.split(","))
 _MATCH_KEPT = 300.0
 """Seconds a pairing's note waits for its ticket's page to read it."""
@@ -48,8 +58,12 @@ class SQLiteLobbyStore(LobbyStore):
             if not self._ready:
                 for statement in _SCHEMA:
                     db.execute(statement)
-                # Only this process uses the file, and the pages that waited in its queue did not survive its restart.
-                db.execute("DELETE FROM lobby_queue")
+                present = {row[1] for row in db.execute("PRAGMA table_info(lobby_matches)")}
+                for column, statement in _MIGRATIONS.items():
+                    if column not in present:
+                        db.execute(statement)
+                for statement in _INDEXES:
+                    db.execute(statement)
                 self._ready = True
                 try:
                     return job(db)
@@ -60,26 +74,37 @@ class SQLiteLobbyStore(LobbyStore):
 
         return await self.store._call(run)
 
-    async def pair(self, ticket: Ticket, make: Callable[[str], GameRecord], stale_before: float) -> Pairing | None:
+    async def pair(
+        self,
+        ticket: Ticket,
+        make: Callable[[str], GameRecord],
+        stale_before: float,
+        *,
+        seen: float | None = None,
+        forget_before: float | None = None,
+    ) -> Pairing | None:
         def pair(db: sqlite3.Connection) -> Pairing | None:
-            db.execute("DELETE FROM lobby_queue WHERE seen < ?", (stale_before,))
+            db.execute(
+                "DELETE FROM lobby_queue WHERE seen < ?", (stale_before if forget_before is None else forget_before,)
+            )
             row = db.execute(
-                "SELECT ticket, identity FROM lobby_queue WHERE identity != ? ORDER BY since LIMIT 1",
-                (ticket.identity,),
+                "SELECT ticket, identity, since FROM lobby_queue WHERE identity != ? AND seen >= ?"
+                " ORDER BY since LIMIT 1",
+                (ticket.identity, stale_before),
             ).fetchone()
             if row is None:
                 db.execute(
                     "INSERT INTO lobby_queue (ticket, identity, since, seen) VALUES (?, ?, ?, ?)",
-                    (ticket.id, ticket.identity, ticket.since, ticket.since),
+                    (ticket.id, ticket.identity, ticket.since, ticket.since if seen is None else seen),
                 )
                 return None
-            waiting_ticket, waiting_identity = row
+            waiting_ticket, waiting_identity, waiting_since = row
             record = make(waiting_identity)
             db.execute("DELETE FROM lobby_queue WHERE ticket = ?", (waiting_ticket,))
             db.execute(f"INSERT INTO games ({_COLUMNS}) VALUES ({', '.join('?' * len(_row(record)))})", _row(record))
             db.execute(
-                "INSERT INTO lobby_matches (ticket, game_id, at) VALUES (?, ?, ?)",
-                (waiting_ticket, record.id, ticket.since),
+                "INSERT INTO lobby_matches (ticket, game_id, at, identity, since) VALUES (?, ?, ?, ?, ?)",
+                (waiting_ticket, record.id, time.time(), waiting_identity, waiting_since),
             )
             db.execute(
                 "INSERT INTO lobby_games (game_id, state, created) VALUES (?, 'live', ?)", (record.id, record.created)
@@ -88,7 +113,9 @@ class SQLiteLobbyStore(LobbyStore):
 
         return await self._call(pair)
 
-    async def cancel(self, ticket_id: str) -> str | None:
+    async def cancel(self, ticket: Ticket) -> str | None:
+        ticket_id = ticket.id
+
         def cancel(db: sqlite3.Connection) -> str | None:
             if db.execute("DELETE FROM lobby_queue WHERE ticket = ?", (ticket_id,)).rowcount:
                 return None
@@ -97,6 +124,19 @@ class SQLiteLobbyStore(LobbyStore):
             return str(row[0]) if row else None
 
         return await self._call(cancel)
+
+    async def ticket_of(self, identity: str, kept_since: float) -> Ticket | None:
+        def find(db: sqlite3.Connection) -> tuple[Any, ...] | None:
+            row: tuple[Any, ...] | None = db.execute(
+                "SELECT ticket, since FROM lobby_queue WHERE identity = ? AND seen >= ?"
+                " UNION ALL SELECT ticket, since FROM lobby_matches WHERE identity = ? AND at >= ?"
+                " ORDER BY since LIMIT 1",
+                (identity, kept_since, identity, time.time() - _MATCH_KEPT),
+            ).fetchone()
+            return row
+
+        row = await self._call(find)
+        return None if row is None else Ticket(str(row[0]), identity, float(row[1]))
 
     async def poll(self, tickets: Sequence[Ticket], now: float) -> dict[str, str]:
         ids = [ticket.id for ticket in tickets]

@@ -3,6 +3,10 @@
 Each list is one table element, built with the page: a change of the lists replaces its rows (one
 message to each page that shows them), never the page. The rows come from :class:`games.lobby.Lobby`,
 which reads the store once a second for every page of this process together.
+
+A page waiting in the quick-match queue keeps its place when the server restarts: the pages that
+disconnect because the server stops leave their tickets in the store, and the home page (or the
+computer's page) that the browser reloads takes this browser's ticket back as it connects.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import time
 from dataclasses import asdict
 
 from nicegui import app, events, ui
+from nicegui import server as nicegui_server
 
 from engine.levels import Level
 from games.errors import GameError
@@ -41,6 +46,13 @@ _WATCH = r"""
 
 def _identity() -> str:
     return str(app.storage.browser["id"])
+
+
+def _server_stopping() -> bool:
+    """Whether this process is shutting down (SIGTERM, ``app.shutdown()``), so its pages disconnect for a restart."""
+    # Uvicorn closes the sockets before it runs the app's shutdown, when app.is_stopping is still False.
+    server = getattr(nicegui_server.Server, "instance", None)
+    return app.is_stopping or bool(getattr(server, "should_exit", False))
 
 
 def open_choice() -> ui.checkbox:
@@ -80,6 +92,8 @@ class QuickMatch:
         self._count: ui.label
         self._offer: ui.element
         self._next_tick: asyncio.TimerHandle | None = None
+        # A press waits for the page's look for its kept ticket (as it connects), so that the page has one place.
+        self._turn = asyncio.Lock()
         client = ui.context.client
         client.on_disconnect(self._leave)
         client.on_delete(self._leave)
@@ -88,10 +102,11 @@ class QuickMatch:
 
     async def start(self) -> None:
         """Pair with whoever waits, or wait for the next one."""
-        if self.wanted:
-            return
-        self.wanted, self.started = True, time.monotonic()
-        await self._enter()
+        async with self._turn:
+            if self.wanted:
+                return
+            self.wanted, self.started = True, time.monotonic()
+            await self._enter()
 
     async def _enter(self) -> None:
         try:
@@ -100,6 +115,9 @@ class QuickMatch:
             self._stop()
             ui.notify(str(exc), type="warning")
             return
+        await self._take(found)
+
+    async def _take(self, found: LiveGame | Ticket) -> None:
         if isinstance(found, LiveGame):
             self._stop()
             go_to(found)
@@ -187,6 +205,9 @@ class QuickMatch:
         ticket, self.ticket = self.ticket, None
         if ticket is None:
             return
+        if _server_stopping():  # the browser reloads the page when the server is back: the page takes its ticket back
+            self.lobby.hold(ticket)
+            return
         try:
             paired = await self.lobby.cancel(ticket)
         except GameError:
@@ -195,8 +216,21 @@ class QuickMatch:
             self._paired(paired)
 
     async def _come_back(self) -> None:
-        if self.wanted and self.ticket is None:
-            await self._enter()
+        async with self._turn:
+            if self.ticket is not None:
+                return
+            try:
+                found = await self.lobby.resume(self.identity, self._paired)
+            except GameError:
+                found = None  # the store is away: a page that wants an opponent asks again as it enters the queue
+            if found is None:
+                if self.wanted:
+                    await self._enter()
+                return
+            if isinstance(found, Ticket):  # the wait goes on from where it was, whatever this page was told
+                waited = min(max(time.time() - found.since, 0), 24 * 3600)
+                self.wanted, self.started = True, time.monotonic() - waited
+            await self._take(found)
 
 
 def _table(columns: list[tuple[str, str, str]], marker: str, empty: str, action: str) -> ui.table:

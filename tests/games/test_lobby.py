@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from engine.connect4 import GameOverError, Player
 from games.errors import NotAllowedError, SpectatorError
 from games.hub import PRESENCE_TTL, GameEvent, GameHub, LiveGame
-from games.lobby import TICKET_STALE, Lobby, NotOpenError, SeatTakenError, Ticket, open_lobby_store
+from games.lobby import TICKET_KEPT, TICKET_STALE, Lobby, NotOpenError, SeatTakenError, Ticket, open_lobby_store
 from games.model import GameRecord, Mode, Role, new_id, new_key
 from games.ratelimit import RateLimitedError, RateLimiter
 from games.sqlite_store import SQLiteStore
@@ -234,8 +236,8 @@ async def test_open_games_and_pairings_survive_a_restart(tmp_path: Path) -> None
     await first.close()
 
     second = await Place(SQLiteStore(path)).start()
-    # Dave's page did not survive the restart: the next player waits instead of meeting an empty chair.
-    assert isinstance(await second.lobby.quick_match("erin", never), Ticket)
+    # Dave's place survived the restart, for his page to take back as it reconnects.
+    assert await second.lobby.store.ticket_of("dave", time.time() - TICKET_KEPT) == waiting
     assert (await second.lobby.read_listing()).open == ()  # nobody waits at it until its page is back
     second.hub.connect(await second.hub.find(live.record.join_key), Role.RED)
     listing = await second.lobby.read_listing()
@@ -244,6 +246,104 @@ async def test_open_games_and_pairings_survive_a_restart(tmp_path: Path) -> None
     restored = await second.hub.find(paired.record.join_key)
     assert seats(restored) == {"ben", "cleo"}
     await second.close()
+
+
+# -- the queue across a restart --------------------------------------------------------------
+
+
+async def restarted(place: Place, path: Path) -> Place:
+    """The server stops (its waiting pages away, their tickets left in the file) and starts again on ``path``."""
+    await place.close()
+    return await Place(SQLiteStore(path)).start()
+
+
+async def test_a_player_waiting_before_a_restart_is_paired_after_it_and_their_page_gets_the_game(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "games.db"
+    first = await Place(SQLiteStore(path)).start()
+    ticket = await first.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    second = await restarted(first, path)
+    assert await second.lobby.store.ticket_of("ana", time.time() - TICKET_KEPT) == ticket  # same id, same since
+    live = await second.lobby.quick_match("ben", never)  # ana left moments ago: her page is on its way back
+    assert isinstance(live, LiveGame)
+    assert seats(live) == {"ana", "ben"}
+    found = await second.lobby.resume("ana", never)  # her reloaded page takes the pairing made meanwhile
+    assert isinstance(found, LiveGame)
+    assert found.id == live.id
+    assert await second.lobby.resume("ana", never) is None  # taken once
+    await second.close()
+
+
+async def test_a_page_back_after_a_restart_waits_in_its_place_and_is_told_of_its_pairing(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    first = await Place(SQLiteStore(path)).start()
+    ticket = await first.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    later = await first.lobby.quick_match("ana", never)  # a second tab of hers, behind her first ticket
+    assert isinstance(later, Ticket)
+    second = await restarted(first, path)
+    told: list[LiveGame] = []
+    back = await second.lobby.resume("ana", told.append)
+    assert back == ticket  # her place: the count goes on from its since
+    assert second.lobby.waiting == 1
+    assert await second.lobby.resume("ana", never) is None  # another page here took it back already
+    live = await second.lobby.quick_match("ben", never)
+    assert isinstance(live, LiveGame)
+    assert told == [live]
+    assert seats(live) == {"ana", "ben"}
+    await second.close()
+
+
+async def test_a_ticket_not_refreshed_within_the_staleness_window_is_not_paired_until_its_page_is_back(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "games.db"
+    first = await Place(SQLiteStore(path)).start()
+    ticket = await first.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    second = await restarted(first, path)
+    await second.lobby.store.poll([ticket], time.time() - TICKET_STALE - 1)  # her page was last seen 6 s ago
+    told: list[LiveGame] = []
+    waiting = await second.lobby.quick_match("ben", told.append)
+    assert isinstance(waiting, Ticket)  # not paired with an empty chair
+    found = await second.lobby.resume("ana", never)  # her page comes back: the pairing it missed is made now
+    assert isinstance(found, LiveGame)
+    assert seats(found) == {"ana", "ben"}
+    assert told == [found]
+    await second.close()
+
+
+async def test_a_ticket_abandoned_longer_than_it_is_kept_leaves_the_queue(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    first = await Place(SQLiteStore(path)).start()
+    ticket = await first.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    second = await restarted(first, path)
+    await second.lobby.store.poll([ticket], time.time() - TICKET_KEPT - 1)
+    assert await second.lobby.resume("ana", never) is None  # too late: her page starts afresh
+    assert isinstance(await second.lobby.quick_match("ben", never), Ticket)
+    assert await second.lobby.store.ticket_of("ana", 0) is None  # the pairing dropped it
+    await second.close()
+
+
+async def test_a_file_from_before_kept_tickets_gets_the_columns_its_notes_lack(tmp_path: Path) -> None:
+    path = tmp_path / "games.db"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE lobby_matches (ticket TEXT PRIMARY KEY, game_id TEXT NOT NULL, at REAL NOT NULL)")
+        db.execute("INSERT INTO lobby_matches VALUES ('old', 'gone', ?)", (time.time(),))
+    place = await Place(SQLiteStore(path)).start()
+    assert await place.lobby.resume("ana", never) is None  # the old note names nobody
+    ticket = await place.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    place.lobby.hold(ticket)  # her page went with a stopping server
+    live = await place.lobby.quick_match("ben", never)
+    assert isinstance(live, LiveGame)
+    found = await place.lobby.resume("ana", never)
+    assert isinstance(found, LiveGame)
+    assert found.id == live.id
+    await place.close()
 
 
 # -- claiming the win --------------------------------------------------------------------------

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from games.hub import GameHub, LiveGame
-from games.lobby import Lobby, Ticket, open_lobby_store
+from games.lobby import TICKET_KEPT, TICKET_STALE, Lobby, Ticket, open_lobby_store
 from games.model import Role
 from games.redis_lobby import RedisLobbyStore
 from games.redis_store import RedisStore
@@ -124,3 +125,89 @@ async def test_the_lists_span_instances(instances: tuple[Instance, Instance]) ->
             break
         await asyncio.sleep(0.02)
     assert await spectators_seen_by_two() == 1
+
+
+# -- an instance restarting while its players wait -------------------------------------------
+
+
+def never(live: LiveGame) -> None:
+    raise AssertionError(f"nobody should have been paired into {live.id}")
+
+
+async def test_a_player_waiting_on_an_instance_that_restarts_gets_the_game_made_meanwhile(
+    redis_server: RedisServer, instances: tuple[Instance, Instance]
+) -> None:
+    one, two = instances
+    ticket = await one.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    await one.close()  # instance one restarts: ana's page is away, her ticket stays in Redis
+    live = await two.lobby.quick_match("ben", never)  # within the staleness window: paired
+    assert isinstance(live, LiveGame)
+    assert {live.record.red, live.record.yellow} == {"ana", "ben"}
+    again = await Instance(redis_server.url).start()
+    try:
+        found = await again.lobby.resume("ana", never)  # her reloaded page, on the restarted instance
+        assert isinstance(found, LiveGame)
+        assert found.id == live.id
+        assert await again.lobby.resume("ana", never) is None  # taken once
+    finally:
+        await again.close()
+
+
+async def test_a_page_back_on_a_restarted_instance_waits_in_its_place_and_is_paired_from_the_other(
+    redis_server: RedisServer, instances: tuple[Instance, Instance]
+) -> None:
+    one, two = instances
+    ticket = await one.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    await one.close()
+    again = await Instance(redis_server.url).start()
+    try:
+        told: list[LiveGame] = []
+        assert await again.lobby.store.ticket_of("ana", time.time() - TICKET_KEPT) == ticket
+        assert await again.lobby.resume("ana", told.append) == ticket  # same id and since: her place
+        live = await two.lobby.quick_match("ben", never)
+        assert isinstance(live, LiveGame)
+        await eventually(lambda: bool(told), what="the restarted instance to hear of the pairing")
+        assert [game.id for game in told] == [live.id]
+    finally:
+        await again.close()
+
+
+async def test_a_ticket_not_refreshed_within_the_staleness_window_is_not_paired_across_instances(
+    redis_server: RedisServer, instances: tuple[Instance, Instance]
+) -> None:
+    one, two = instances
+    ticket = await one.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    await one.close()
+    await two.lobby.store.poll([ticket], time.time() - TICKET_STALE - 1)  # her page was last seen 6 s ago
+    told: list[LiveGame] = []
+    waiting = await two.lobby.quick_match("ben", told.append)
+    assert isinstance(waiting, Ticket)  # not paired with an empty chair
+    again = await Instance(redis_server.url).start()
+    try:
+        found = await again.lobby.resume("ana", never)  # her page is back: the pairing it missed is made now
+        assert isinstance(found, LiveGame)
+        assert {found.record.red, found.record.yellow} == {"ana", "ben"}
+        await eventually(lambda: bool(told), what="instance two to hear of the pairing")
+        assert [game.id for game in told] == [found.id]
+    finally:
+        await again.close()
+
+
+async def test_a_ticket_abandoned_longer_than_it_is_kept_leaves_the_shared_queue(
+    redis_server: RedisServer, instances: tuple[Instance, Instance]
+) -> None:
+    one, two = instances
+    ticket = await one.lobby.quick_match("ana", never)
+    assert isinstance(ticket, Ticket)
+    await one.close()
+    await two.lobby.store.poll([ticket], time.time() - TICKET_KEPT - 1)
+    again = await Instance(redis_server.url).start()
+    try:
+        assert await again.lobby.resume("ana", never) is None
+        assert isinstance(await two.lobby.quick_match("ben", never), Ticket)
+        assert await again.lobby.store.ticket_of("ana", 0) is None
+    finally:
+        await again.close()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.fixtures import ROOT, AppServer, click_column
 
@@ -57,4 +58,45 @@ def test_quick_match_open_game_and_the_lists(app_server: AppServer, chromium: Br
     expect(dave.locator(".c4-status")).to_have_text("Waiting for red")
     expect(cleo.locator(".c4-status")).to_have_text("Your turn")
     for context in (ana_context, ben_context, cleo_context, dave_context):
+        context.close()
+
+
+def seconds_waited(page: Page) -> int:
+    """The count a waiting page shows ("Looking for an opponent… 12 s")."""
+    text = page.get_by_text(COUNT).inner_text()
+    match = COUNT.fullmatch(text)
+    assert match is not None, text
+    return int(match[1])
+
+
+COUNT = re.compile(r"^Looking for an opponent… (\d+) s$")
+
+
+def test_a_waiting_player_keeps_their_place_across_a_server_restart(app_server: AppServer, chromium: Browser) -> None:
+    ana_context, ben_context = chromium.new_context(), chromium.new_context()
+    ana, ben = ana_context.new_page(), ben_context.new_page()
+    ana.goto(app_server.url)
+    pressed = time.monotonic()
+    ana.get_by_role("button", name="Play someone now").click()
+    expect(ana.get_by_text(re.compile(r"^Looking for an opponent… [2-9] s$"))).to_be_visible()
+    before = seconds_waited(ana)
+    ana.evaluate("window.beforeRestart = true")  # gone once the page is reloaded
+
+    app_server.stop()  # SIGTERM: the server shuts down as for a deploy, and comes back on the same file and port
+    app_server.start()
+    # The same tab, reconnected and reloaded by NiceGUI's own script, is waiting still: its count goes on.
+    ana.wait_for_function("() => window.beforeRestart === undefined", timeout=30_000)
+    expect(ana.get_by_role("button", name="Cancel")).to_be_visible()
+    expect(ana.get_by_text(COUNT)).to_be_visible()
+    after = seconds_waited(ana)
+    assert after > before
+    assert abs(after - (time.monotonic() - pressed)) < 3, (before, after, time.monotonic() - pressed)
+
+    ben.goto(app_server.url)
+    ben.get_by_role("button", name="Play someone now").click()
+    for page in (ana, ben):
+        expect(page).to_have_url(re.compile(r"/join/"))
+        expect(page.locator(".c4-status")).to_have_text(re.compile(r"^(Your turn|Waiting for red)$"))
+    assert ana.url == ben.url
+    for context in (ana_context, ben_context):
         context.close()
