@@ -79,7 +79,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stamp = int(time.time())
     load_before = os.getloadavg()[0]
     log_path = RESULTS / "logs" / f"flood-{args.games}-{stamp}.log"
-    server, url, db_file = await start_app(database="sqlite", log_path=log_path, app_dir=HERE.parents[1])
+    extra_env = dict(item.split("=", 1) for item in args.env)
+    server, url, db_file = await start_app(
+        database="sqlite", log_path=log_path, app_dir=HERE.parents[1], extra_env=extra_env
+    )
     work = Path(tempfile.mkdtemp(prefix="flood-"))
     ready, load_json = work / "ready", work / "load.json"
     samples: list[tuple[float, int]] = []
@@ -155,6 +158,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpu": players["cpu"],
         },
         "games_stored_by_mode": games,
+        "server_env": extra_env,
         "server_log": players.get("server_log"),
     }
 
@@ -178,6 +182,9 @@ def markdown(report: dict[str, Any]) -> str:
             f"errors {players['errors']}, connect failures {players['connect_failures']}, reloads "
             f"{players['reloads']}, match failures {players['match_failures']}, "
             f"lost updates {players['lost_updates']}.",
+            f"- CPU: server {players['cpu']['server_cores']} cores, load generator {players['cpu']['loadgen_cores']}, "
+            f"other processes {players['cpu']['other_processes_cores']}; server settings "
+            f"{report.get('server_env') or 'the defaults'}.",
             f"- Server RSS: {rss['flood_start']} MiB when the flood started, {rss['flood_peak']} MiB at its peak, "
             f"{rss['after']} MiB {rss['after_seconds']} s after it ended: **{rss['after_minus_start']:+} MiB** "
             "(target: within 50 MB).",
@@ -203,6 +210,7 @@ def main() -> None:
     parser.add_argument("--after", type=float, default=90.0, help="seconds after the flood to read RSS again")
     parser.add_argument("--ramp-timeout", type=float, default=300.0)
     parser.add_argument("--note", default="machine to itself")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server (e.g. its limits)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     report = asyncio.run(run(args))
