@@ -56,19 +56,16 @@ def compare(before: Path, after: Path) -> None:
     common = [m for m in runs[0] if m in runs[1]]
     files = sorted({runs[0][m]["file"] for m in common})
     for file in files:
+        mine = [m for m in common if runs[0][m]["file"] == file]
         for name in ("solve", "best", "analyze"):
-            a = sum(runs[0][m][name + "_nodes"] for m in common if runs[0][m]["file"] == file)
-            b = sum(runs[1][m][name + "_nodes"] for m in common if runs[0][m]["file"] == file)
-            worst = max(
-                (runs[0][m][name + "_nodes"], runs[1][m][name + "_nodes"])
-                for m in common
-                if runs[0][m]["file"] == file
-            )
-            print(f"{file or 'given'} {name:8} {a:>12,} -> {b:>12,}  {b / max(a, 1):.3f}  worst {worst[0]:,} -> {worst[1]:,}")
-        mismatched = [m for m in common if runs[0][m]["file"] == file and runs[0][m]["analyze"] != runs[1][m]["analyze"]]
-        mismatched += [m for m in common if runs[0][m]["file"] == file and runs[0][m]["best"] != runs[1][m]["best"]]
-        if mismatched:
-            print(f"  answers differ: {mismatched[:5]}")
+            pairs = [(runs[0][m][name + "_nodes"], runs[1][m][name + "_nodes"]) for m in mine]
+            a, b = sum(p[0] for p in pairs), sum(p[1] for p in pairs)
+            worst = max(pairs)
+            print(f"{file or 'given'} {name:8} {a:>12,} -> {b:>12,}  {b / max(a, 1):.3f}", end="")
+            print(f"  worst {worst[0]:,} -> {worst[1]:,}")
+        differ = [m for m in mine if any(runs[0][m][k] != runs[1][m][k] for k in ("solve", "best", "analyze"))]
+        if differ:
+            print(f"  answers differ: {differ[:5]}")
 
 
 def main() -> int:
