@@ -446,6 +446,11 @@ class Solver:
 
     def solve(self, pos: Position, weak: bool = False) -> int:
         """The exact score of ``pos`` for the side to move (with ``weak``, only its sign: -1, 0 or 1)."""
+        return self._solve(pos, weak, -BOARD_SIZE)
+
+    def _solve(self, pos: Position, weak: bool, floor: int) -> int:
+        # ``floor`` is a lower bound the caller knows (from the parent's score); the first probe
+        # then tests the tightest known bound, since it is often the exact score.
         if pos.is_won:
             raise NoMoveError("The game is already won; there is nothing left to solve.")
         if pos.nb_moves == BOARD_SIZE:
@@ -460,6 +465,13 @@ class Solver:
             low = max(low, _parent_bound(pos, self.book))
         if weak:
             low, high = max(low, -1), min(high, 1)
+        if floor > -BOARD_SIZE and not weak:
+            low = max(low, floor)
+            if self._null_window and low < high and low > -((BOARD_SIZE - moves) // 2):
+                r = search.negamax(cur, mask, moves, low, low + 1, -1)
+                if r <= low:
+                    return low
+                low = r
         if not self._null_window:
             return search.negamax(cur, mask, moves, low, high, -1)
         # Narrow [low, high] with null-window probes, nearer to zero first: most positions are
@@ -487,13 +499,25 @@ class Solver:
             return None
         if pos.is_winning_move(col):
             return (BOARD_SIZE + 1 - pos.nb_moves) // 2
+        return self._score_move(pos, col, BOARD_SIZE)
+
+    def _score_move(self, pos: Position, col: int, best: int) -> int:
+        if pos.is_winning_move(col):
+            return (BOARD_SIZE + 1 - pos.nb_moves) // 2
         child = pos.copy()
         child.play(col)
-        return -self.solve(child)
+        # No move scores more than the position, so the child scores at least minus that.
+        return -self._solve(child, False, -best)
 
     def analyze(self, pos: Position) -> list[int | None]:
         """The score of each of the seven columns for the side to move, ``None`` for a full one."""
-        return [self.score_move(pos, col) for col in range(WIDTH)]
+        if pos.is_won:
+            raise NoMoveError("The game is already won; there is no move to score.")
+        if pos.is_full:
+            return [None] * WIDTH
+        # The position's own score (from the book at its ply) bounds every column's from above.
+        best = BOARD_SIZE if pos.can_win_next() else self.solve(pos)
+        return [self._score_move(pos, col, best) if pos.can_play(col) else None for col in range(WIDTH)]
 
     def best_move(self, pos: Position) -> int:
         """A column (0..6) with the best exact score; among equals, the one nearest the centre."""
