@@ -97,7 +97,7 @@ async def main(games: int) -> str:
         "",
         f"`python bench/bench_review.py` on {platform.machine()}, Python {platform.python_version()},"
         f" compiled solver: {COMPILED}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} when it ended"
-        " (the cores were shared with other work: the figures are upper bounds).",
+        " (anything else running on the cores makes these figures upper bounds).",
         "",
         f"Starting the worker and loading the opening book: {warm_up:.1f} s (once per server process).",
         "",
