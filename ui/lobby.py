@@ -48,6 +48,11 @@ def _identity() -> str:
     return str(app.storage.browser["id"])
 
 
+def _started(waited: float) -> float:
+    """The monotonic time a wait of ``waited`` seconds began (a clock's jump or a forged number kept within a day)."""
+    return time.monotonic() - min(max(waited, 0), 24 * 3600)
+
+
 def _server_stopping() -> bool:
     """Whether this process is shutting down (SIGTERM, ``app.shutdown()``), so its pages disconnect for a restart."""
     # Uvicorn closes the sockets before it runs the app's shutdown, when app.is_stopping is still False.
@@ -78,7 +83,7 @@ class QuickMatch:
         self.wanted = waited is not None
         """Whether this page is looking for an opponent (it keeps looking when its connection comes back)."""
         self.meanwhile = waited is not None
-        self.started = time.monotonic() - min(max(waited or 0, 0), 24 * 3600)
+        self.started = _started(waited or 0)
         self.paired: str | None = None
         """The game a pairing made for this page while it waited."""
         with ui.column().classes("gap-2 items-stretch w-full") as self.root:
@@ -228,8 +233,7 @@ class QuickMatch:
                     await self._enter()
                 return
             if isinstance(found, Ticket):  # the wait goes on from where it was, whatever this page was told
-                waited = min(max(time.time() - found.since, 0), 24 * 3600)
-                self.wanted, self.started = True, time.monotonic() - waited
+                self.wanted, self.started = True, _started(time.time() - found.since)
             await self._take(found)
 
 
