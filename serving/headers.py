@@ -37,18 +37,20 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 class SecurityHeaders:
-    """ASGI middleware that adds :data:`SECURITY_HEADERS` to every response (a header the app set stays)."""
+    """ASGI middleware that adds :data:`SECURITY_HEADERS` to every HTTP response (a header the app set stays)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        # A socket's frames pass by untouched: wrapping its send would cost a call per frame, for
+        # nothing (a refused socket's own 429 page carries the headers, see serving.limits).
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] in ("http.response.start", "websocket.http.response.start"):
+            if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 headers.extend(header for header in SECURITY_HEADERS if header[0] not in present)

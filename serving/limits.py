@@ -21,6 +21,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from games.ratelimit import RateLimitedError, RateLimiter
+from serving.headers import SECURITY_HEADERS
 
 __all__ = ["AddressLimits", "OpenSockets", "Refusal", "address_key", "refusal_page"]
 
@@ -192,6 +193,8 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal) 
         await send({"type": "http.response.start", "status": 429, "headers": headers})
         await send({"type": "http.response.body", "body": body})
     elif "websocket.http.response" in scope.get("extensions", {}):
+        # SecurityHeaders lets sockets by, so their one HTTP answer adds the headers itself.
+        headers.extend(SECURITY_HEADERS)
         await send({"type": "websocket.http.response.start", "status": 429, "headers": headers})
         await send({"type": "websocket.http.response.body", "body": body})
     else:

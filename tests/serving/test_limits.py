@@ -12,6 +12,7 @@ import httpx
 import pytest
 import socketio
 
+from serving.headers import SECURITY_HEADERS
 from serving.limits import OpenSockets, address_key
 from serving.settings import ServingSettings, ServingSettingsError
 from tests.fixtures import AppServer
@@ -151,8 +152,12 @@ async def test_socket_handshakes_past_the_limit_get_429_on_either_transport(smal
         b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     )
     status = await asyncio.wait_for(reader.readline(), 10)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
     writer.close()
     assert status.startswith(b"HTTP/1.1 429"), status
+    # The socket's refusal is an HTTP answer like any other: it carries the security headers too.
+    names = {line.split(b":", 1)[0].strip().lower() for line in head.split(b"\r\n") if b":" in line}
+    assert {name for name, _ in SECURITY_HEADERS} <= names, head
 
 
 async def test_an_address_holds_only_so_many_open_sockets_and_gets_one_back_when_one_closes(
