@@ -47,14 +47,19 @@ CSS = """
 @media (max-width: 1023px) { .c4-replay-link { text-align: center; } }
 .c4-moves { width: 100%; max-width: 24rem; box-sizing: border-box; display: grid;
   grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 2px 0.5rem;
-  max-height: 15rem; overflow-y: auto; padding: 2px; }
+  max-height: 15rem; overflow-y: auto; padding: 2px; counter-reset: c4-move; }
 .c4-moves-empty { grid-column: 1 / -1; font-size: 0.875rem; opacity: 0.8; }
 .c4-move { display: flex; align-items: center; gap: 0.35rem; width: 100%; padding: 2px 0.4rem; border: 0;
   border-radius: 0.35rem; background: none; color: inherit; font: inherit; font-size: 0.875rem; cursor: pointer;
-  text-align: left; }
+  text-align: left; counter-increment: c4-move; }
 .c4-move:hover { background: rgba(127, 127, 127, 0.18); }
 .c4-move-current { background: rgba(127, 127, 127, 0.28); box-shadow: inset 0 0 0 2px var(--c4-link); }
-.c4-move-n { min-width: 1.7rem; text-align: right; font-variant-numeric: tabular-nums; opacity: 0.85; }
+/* Number and colour chip are drawn by CSS before the column: every move is sent again with each new one. */
+.c4-move::before { content: counter(c4-move) "."; order: -2; min-width: 1.7rem; text-align: right;
+  font-variant-numeric: tabular-nums; opacity: 0.85; }
+.c4-move::after { content: ""; order: -1; flex: none; width: 1rem; height: 1rem; border-radius: 50%; }
+.c4-move-red::after { background: var(--c4-red); }
+.c4-move-yellow::after { background: var(--c4-yellow); }
 .c4-grade { margin-left: auto; font-size: 0.75rem; font-weight: 700; white-space: nowrap; }
 .c4-grade-best { color: var(--c4-win); }
 .c4-grade-inaccuracy { color: var(--c4-inaccuracy); }
@@ -119,18 +124,16 @@ def moves_html(moves: str, current: int, grades: tuple[Grade, ...] = ()) -> str:
         number, column = index + 1, int(char) - 1
         player = _PLAYERS[index % 2]
         grade = grades[index] if index < len(grades) else None
-        classes = "c4-move c4-move-current" if number == current else "c4-move"
+        classes = f"c4-move c4-move-{player} c4-move-current" if number == current else f"c4-move c4-move-{player}"
         mark = ""
         if grade is not None:
             mark = f'<span class="c4-grade c4-grade-{grade.value}" aria-hidden="true">'
             mark += f"{html.escape(grade.mark)} {grade.word}</span>"
         current_attr = ' aria-current="step"' if number == current else ""
+        # The number and the chip are the stylesheet's (CSS counter, ::after): a third of the bytes.
         items.append(
             f'<button type="button" class="{classes}" data-move="{number}"{current_attr}'
-            f' aria-label="{move_words(number, column, grade)}">'
-            f'<span class="c4-move-n" aria-hidden="true">{number}.</span>'
-            f'<span class="c4-chip c4-chip-{player}" aria-hidden="true"></span>'
-            f'<span aria-hidden="true">{column + 1}</span>{mark}</button>'
+            f' aria-label="{move_words(number, column, grade)}">{column + 1}{mark}</button>'
         )
     return "".join(items)
 

@@ -165,9 +165,6 @@ a.c4-link, .c4-page a:not(.q-btn) {{ color: var(--c4-link); }}
 .c4-hint {{ background: rgba(255, 255, 255, 0.35); box-shadow: 0 0 0 3px var(--c4-highlight); }}
 .c4-status {{ font-size: 1.25rem; font-weight: 600; min-height: 2rem; }}
 .c4-invite-card {{ border: 1px solid rgba(127, 127, 127, 0.45); border-radius: 0.5rem; padding: 0.75rem; }}
-.c4-chip {{ display: inline-block; width: 1rem; height: 1rem; border-radius: 50%; vertical-align: middle; }}
-.c4-chip-red {{ background: var(--c4-red); }}
-.c4-chip-yellow {{ background: var(--c4-yellow); }}
 /* A game page: on a phone one column (what the side panel holds above the board goes above it); from
    1024 pixels the board on the left, as large as the height allows, and the side panel on the right. */
 .c4-side {{ display: contents; }}
