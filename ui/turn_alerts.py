@@ -9,6 +9,7 @@ round trip to :data:`SOUND_PATH` that reloads the page).
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from fastapi import Request
@@ -95,15 +96,28 @@ class TurnAlerts:
         )
 
     def show_title(self) -> None:
-        """Put the title that fits the game now on the tab (and send nothing when it has not changed)."""
+        """Put the title that fits the game now on the page being built (its HTML carries it)."""
+        self._shown = TURN_TITLE if self.my_turn() else self.title
+        if self._shown != self.title:
+            ui.page_title(self._shown)
+
+    def update_title(self) -> None:
+        """Put the title that fits the game now on the open tab (and send nothing when it has not changed)."""
         title = TURN_TITLE if self.my_turn() else self.title
-        if title != self._shown:
-            self._shown = title
-            with self.view.board.root:  # a change made from another browser's click: this page's title
-                ui.page_title(title)
+        if title == self._shown:
+            return
+        self._shown = title
+        # What ui.page_title sends, put on the page's outbox here: upstream sends it from a task of
+        # its own (run_javascript's AwaitableResponse), a task per move for every player, which then
+        # misses the flush that carries the move.
+        client = self.view.board.root.client
+        if client.is_deleted:
+            return
+        client.title = title
+        client.outbox.enqueue_message("run_javascript", {"code": f"document.title = {json.dumps(title)}"}, client.id)
 
     def _on_change(self, event: GameEvent) -> None:
-        self.show_title()
+        self.update_title()
         over = self.view.live.is_over
         ended, self._over = over and not self._over, over
         if ended and self.end_sound is not None:
