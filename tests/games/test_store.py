@@ -57,6 +57,28 @@ async def test_save_is_a_compare_and_set_on_the_version(store: Store) -> None:
     assert await store.save(first.changed(moves="44"))
 
 
+async def test_a_move_and_a_change_of_seat_key_or_name_are_each_stored_whole(store: Store) -> None:
+    # A move's save leaves the seats and the replay key as they were (the SQLite store then writes
+    # fewer columns); a join, a replay key and a name change them. Each must come back as saved.
+    clock = Clock.new(180).start(now=1000.0)
+    game = record(clock=clock)
+    await store.create(game)
+    moved = game.changed(
+        moves="4",
+        clock=clock.moved(Player.RED, 1004.5, over=False),
+        said=Said(Player.RED, "Good luck!", 1005.0),
+        red_wins=2,
+        abandoned=True,
+    )
+    joined = moved.changed(yellow="bob", moves="44")
+    keyed = joined.changed(replay_key="k" * 32)
+    named = keyed.changed(red_name="Ada", yellow_name="Bo", moves="444", resigned=Player.YELLOW)
+    for saved in (moved, joined, keyed, named):
+        assert await store.save(saved)
+        assert await store.load(game.id) == saved
+    assert await store.find(game.join_key) == named
+
+
 async def test_delete_idle(store: Store) -> None:
     old = record()
     old = GameRecord(**{**old.__dict__, "updated": time.time() - 100})
