@@ -2,8 +2,9 @@
 
 A board is a Python int in Pascal Pons' layout: column ``c`` owns bits ``7*c .. 7*c+6``, row 0 at
 the bottom, and the seventh bit of each column stays empty so that shifted lines never wrap into
-the next column. Every value fits in 49 bits; the shifts below keep their results under 62 bits,
-so that mypyc keeps them as unboxed machine integers instead of falling back to big ints.
+the next column. Every value fits in 49 bits, and the shifts below keep their results under 62
+bits: the hot functions take and return ``i64``, which mypyc compiles to C's 64-bit integers (to
+the interpreter it is only an annotation, and the values are ints).
 
 The notation is Pons' too: the columns played, ``1`` to ``7``, first player first ("4453").
 :func:`parse_moves` and :func:`format_moves` are its one parse/format pair.
@@ -12,7 +13,10 @@ The notation is Pons' too: the columns played, ``1`` to ``7``, first player firs
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:  # mypyc's 64-bit machine integer; to Python (and to the interpreted engine) an int
+    from mypy_extensions import i64
 
 from engine.errors import FullColumnError, GameWonError, UnknownColumnError
 
@@ -73,7 +77,7 @@ def cell_bit(column: int, row: int) -> int:
     return 1 << (column * STRIDE + row)
 
 
-def winning_cells(stones: int, mask: int) -> int:
+def winning_cells(stones: i64, mask: i64) -> i64:
     """The empty cells (a bitboard, possibly not yet playable) that would give ``stones`` four in a row."""
     # Vertical: only the cell on top of three stones can complete a column.
     r = (stones << 1) & (stones << 2) & (stones << 3)
@@ -105,7 +109,7 @@ def centre_column(rank: int) -> int:
     return 3 - ((rank + 1) >> 1) if rank & 1 else 3 + (rank >> 1)
 
 
-def popcount(board: int) -> int:
+def popcount(board: i64) -> i64:
     """The number of cells set in a bitboard (of at most 52 bits), in machine-integer steps."""
     x = board - ((board >> 1) & _M1)
     x = (x & _M2) + ((x >> 2) & _M2)

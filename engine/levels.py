@@ -12,7 +12,7 @@ import random
 import threading
 from typing import Final
 
-from engine.bitboard import BOARD, BOARD_SIZE, BOTTOM, CENTRE_ORDER, COLUMN_MASKS, winning_cells
+from engine.bitboard import BOARD, BOARD_SIZE, BOTTOM, CENTRE_ORDER, COLUMN_MASKS, popcount, winning_cells
 from engine.errors import NoMoveError
 from engine.solver import Position, Solver
 
@@ -201,7 +201,7 @@ def _negamax(cur: int, mask: int, moves: int, depth: int, alpha: int, beta: int)
     if depth == 0:
         # Cells where a side would connect four are worth more than centre stones.
         return (
-            4 * (mine.bit_count() - theirs.bit_count())
+            4 * (popcount(mine) - popcount(theirs))
             + (cur & _CENTRE_COLUMN).bit_count()
             - ((cur ^ mask) & _CENTRE_COLUMN).bit_count()
         )

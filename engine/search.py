@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import enum
 import logging
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:  # mypyc's 64-bit machine integer: the search's bitboards and scores unboxed
+    from mypy_extensions import i64
 
 from engine import book as _book
 from engine.bitboard import (
@@ -214,15 +217,15 @@ class _Search:
     """
 
     def __init__(self, order: MoveOrder, transposition: bool, book_ply: int) -> None:
-        self.nodes = 0
-        self.tt_size = _TT_SIZE
+        self.nodes: i64 = 0
+        self.tt_size: i64 = _TT_SIZE
         self.transposition = transposition
         # Slots start at -1: no key (cur + mask, which is 0 only for the empty board) matches it.
         self.table: list[int] = [-1] * _TT_SIZE if transposition else []
         self.ordering = order is MoveOrder.THREATS
         columns = list(range(WIDTH)) if order is MoveOrder.LEFT_TO_RIGHT else list(CENTRE_ORDER)
         self.order_masks: list[int] = [COLUMN_MASKS[col] for col in columns]
-        self.book_ply = book_ply
+        self.book_ply: i64 = book_ply
         self.book: _book.OpeningBook | None = None
 
     def reset(self) -> None:
@@ -230,7 +233,7 @@ class _Search:
         if self.transposition:
             self.table = [-1] * self.tt_size
 
-    def negamax(self, cur: int, mask: int, moves: int, alpha: int, beta: int, threats: int) -> int:
+    def negamax(self, cur: i64, mask: i64, moves: i64, alpha: i64, beta: i64, threats: i64) -> i64:
         # Precondition: the side to move cannot win with its next stone. ``threats`` holds the
         # empty cells where the opponent would connect four, when the caller already knows them
         # (its move ordering computes exactly these), or -1.
