@@ -73,6 +73,10 @@ _LOWER_FLAG: Final = 64
 _ETC_BEFORE: Final = 24
 # The bit offsets of the columns in centre order (3, 2, 4, 1, 5, 0, 6), six bits each: the search
 # reads a column's offset with one shift instead of a call or a tuple lookup.
+# A column's cells are the last column's shifted right: mypyc writes a small literal as a C int,
+# and such a literal shifted left by a 64-bit count past 31 bits loses the bits.
+_LAST_OFFSET: Final = 42
+_LAST_COLUMN: Final = 0x3F << _LAST_OFFSET
 _CENTRE_SHIFTS: Final = 21 | 14 << 6 | 28 << 12 | 7 << 18 | 35 << 24 | 0 << 30 | 42 << 36
 
 
@@ -272,10 +276,10 @@ class _Search:
         transposition = self.transposition
         table = self.table
         key = cur + mask
-        slot = 0
+        slot: i64 = 0
         if transposition:
             slot = key % self.tt_size
-            entry = table[slot]
+            entry: i64 = table[slot]
             if entry >> 8 == key:
                 code = entry & 255
                 if code & _LOWER_FLAG:
@@ -296,8 +300,10 @@ class _Search:
         if transposition and moves < _ETC_BEFORE:
             # Enhanced transposition cutoff: a child already stored with a low enough upper
             # bound proves a cutoff here without searching anything.
-            for rank in range(WIDTH):
-                move = nxt & (0x3F << (_CENTRE_SHIFTS >> (6 * rank) & 63))
+            shifts: i64 = _CENTRE_SHIFTS
+            for _ in range(WIDTH):
+                move = nxt & (_LAST_COLUMN >> (_LAST_OFFSET - (shifts & 63)))
+                shifts >>= 6
                 if move:
                     child_key = opp + (mask | move)
                     entry = table[child_key % self.tt_size]
@@ -322,19 +328,25 @@ class _Search:
             # Moves that create more cells where we would connect four come first; ties go to
             # the centre. ``order`` is a list packed into one int, a byte per candidate, best in
             # the lowest byte: its threat count times 8, plus 7 minus its place in the centre order.
-            order = 0
-            for rank in range(WIDTH):
-                move = nxt & (0x3F << (_CENTRE_SHIFTS >> (6 * rank) & 63))
+            order: i64 = 0
+            shifts = _CENTRE_SHIFTS
+            tie: i64 = WIDTH  # 7 for the centre column, down to 1 for the outermost
+            while tie:
+                move = nxt & (_LAST_COLUMN >> (_LAST_OFFSET - (shifts & 63)))
+                shifts >>= 6
                 if move:
                     count = popcount(winning_cells(cur | move, mask))
-                    entry = (count if count < 31 else 31) << 3 | (WIDTH - rank)
+                    if count > 31:
+                        count = 31
+                    candidate = count << 3 | tie
                     # Insertion: skip the entries that rank higher, then slot this one in.
-                    place = 0
+                    place: i64 = 0
                     rest = order
-                    while rest and rest & 255 > entry:
+                    while rest and rest & 255 > candidate:
                         place += 8
                         rest >>= 8
-                    order = order & ((1 << place) - 1) | entry << place | rest << (place + 8)
+                    order = (order - (rest << place)) | candidate << place | rest << (place + 8)
+                tie -= 1
             if alpha >= (BOARD_SIZE - 3 - moves) >> 1:
                 # Only a move that leaves the opponent lost at once can beat alpha now: every
                 # other child would return its own lower bound at its first check. So look for
@@ -342,7 +354,7 @@ class _Search:
                 while order:
                     rank = WIDTH - (order & 7)
                     order >>= 8
-                    move = nxt & (0x3F << (_CENTRE_SHIFTS >> (6 * rank) & 63))
+                    move = nxt & (_LAST_COLUMN >> (_LAST_OFFSET - (_CENTRE_SHIFTS >> (6 * rank) & 63)))
                     lane = winning_cells(cur | move, mask)
                     after = (mask | move) + BOTTOM & BOARD
                     forced = after & lane
@@ -363,7 +375,7 @@ class _Search:
             while order:
                 rank = WIDTH - (order & 7)
                 order >>= 8
-                move = nxt & (0x3F << (_CENTRE_SHIFTS >> (6 * rank) & 63))
+                move = nxt & (_LAST_COLUMN >> (_LAST_OFFSET - (_CENTRE_SHIFTS >> (6 * rank) & 63)))
                 child = cur | move
                 score = -self.negamax(opp, mask | move, moves + 1, -beta, -alpha, winning_cells(child, mask))
                 if score >= beta:
