@@ -71,6 +71,11 @@ _SCORE_BIAS: Final = 32  # scores are within -21..21; biased they fit in six bit
 _LOWER_FLAG: Final = 64
 # Probing the children's table entries pays only near the root, where subtrees are big.
 _ETC_BEFORE: Final = 24
+# Compiled, past 30 stones a subtree is searched again faster than the table stores it (every store
+# is a new boxed int, and takes the slot of a bigger subtree): 0.61-0.76 of the time on
+# begin-medium for 2.2 times the nodes (bench/results/solver-nodes.md). Interpreted, a node costs
+# more than a store, so the interpreted build keeps the table to the end.
+_TABLE_BEFORE: Final = 30
 # The bit offsets of the columns in centre order (3, 2, 4, 1, 5, 0, 6), six bits each: the search
 # reads a column's offset with one shift instead of a call or a tuple lookup.
 # A column's cells are the last column's shifted right: mypyc writes a small literal as a C int,
@@ -223,6 +228,7 @@ class _Search:
     def __init__(self, order: MoveOrder, transposition: bool, book_ply: int) -> None:
         self.nodes: i64 = 0
         self.tt_size: i64 = _TT_SIZE
+        self.table_before: i64 = _TABLE_BEFORE if COMPILED else BOARD_SIZE
         self.transposition = transposition
         # Slots start at -1: no key (cur + mask, which is 0 only for the empty board) matches it.
         self.table: list[int] = [-1] * _TT_SIZE if transposition else []
@@ -273,7 +279,7 @@ class _Search:
                 return alpha
         upper = (BOARD_SIZE - 1 - moves) >> 1
 
-        transposition = self.transposition
+        transposition = self.transposition and moves < self.table_before
         table = self.table
         key = cur + mask
         slot: i64 = 0
