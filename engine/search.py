@@ -76,12 +76,12 @@ _ETC_BEFORE: Final = 24
 # begin-medium for 2.2 times the nodes (bench/results/solver-nodes.md). Interpreted, a node costs
 # more than a store, so the interpreted build keeps the table to the end.
 _TABLE_BEFORE: Final = 30
-# The bit offsets of the columns in centre order (3, 2, 4, 1, 5, 0, 6), six bits each: the search
-# reads a column's offset with one shift instead of a call or a tuple lookup.
 # A column's cells are the last column's shifted right: mypyc writes a small literal as a C int,
 # and such a literal shifted left by a 64-bit count past 31 bits loses the bits.
 _LAST_OFFSET: Final = 42
 _LAST_COLUMN: Final = 0x3F << _LAST_OFFSET
+# The bit offsets of the columns in centre order (3, 2, 4, 1, 5, 0, 6), six bits each: the search
+# reads a column's offset with one shift instead of a call or a tuple lookup.
 _CENTRE_SHIFTS: Final = 21 | 14 << 6 | 28 << 12 | 7 << 18 | 35 << 24 | 0 << 30 | 42 << 36
 
 

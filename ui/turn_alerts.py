@@ -1,8 +1,9 @@
 """Telling a player whose tab is hidden that it is their turn: the tab's title, and an optional sound.
 
-The title reads "● Your turn" while this browser's side is to move (``ui.page_title``). The sound, off
-by default, plays on the opponent's move and at the end, through NiceGUI's ``ui.audio`` elements,
-which a page builds only when its browser turned sound on. The choice lives in the browser's signed
+The title reads "● Your turn" while this browser's side is to move (``ui.page_title`` as the page is
+built, the same script on the page's outbox after). The sound, off by default, plays on the
+opponent's move and at the end, through NiceGUI's ``ui.audio`` elements, which a page builds only
+when its browser turned sound on. The choice lives in the browser's signed
 cookie like the dark-mode choice (a cookie is written by an HTTP response, so the speaker button is a
 round trip to :data:`SOUND_PATH` that reloads the page).
 """
