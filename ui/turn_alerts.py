@@ -3,9 +3,9 @@
 The title reads "● Your turn" while this browser's side is to move (``ui.page_title`` as the page is
 built, the same script on the page's outbox after). The sound, off by default, plays on the
 opponent's move and at the end, through NiceGUI's ``ui.audio`` elements, which a page builds only
-when its browser turned sound on. The choice lives in the browser's signed
-cookie like the dark-mode choice (a cookie is written by an HTTP response, so the speaker button is a
-round trip to :data:`SOUND_PATH` that reloads the page).
+when its browser turned sound on. The choice lives in the browser's signed cookie like the dark-mode
+choice (a cookie is written by an HTTP response, so the speaker button is a round trip to
+:data:`SOUND_PATH` that reloads the page).
 """
 
 from __future__ import annotations
@@ -96,15 +96,19 @@ class TurnAlerts:
             and live.board.turn in role.players
         )
 
+    def wanted_title(self) -> str:
+        """The title that fits the game now."""
+        return TURN_TITLE if self.my_turn() else self.title
+
     def show_title(self) -> None:
         """Put the title that fits the game now on the page being built (its HTML carries it)."""
-        self._shown = TURN_TITLE if self.my_turn() else self.title
+        self._shown = self.wanted_title()
         if self._shown != self.title:
             ui.page_title(self._shown)
 
     def update_title(self) -> None:
         """Put the title that fits the game now on the open tab (and send nothing when it has not changed)."""
-        title = TURN_TITLE if self.my_turn() else self.title
+        title = self.wanted_title()
         if title == self._shown:
             return
         self._shown = title
