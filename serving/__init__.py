@@ -20,7 +20,7 @@ import engineio.async_server
 from nicegui import app, background_tasks, helpers
 from nicegui.outbox import Outbox
 
-from serving import hardening, lean_io, lifecycle, runtime
+from serving import hardening, lean_io, lifecycle, runtime, sockets
 from serving.patches import Patch, PatchState, RunOptions, format_table, install_patches
 from serving.settings import ServingSettings, ServingSettingsError
 
@@ -46,6 +46,10 @@ def _set(**values: Any) -> Any:
 
 def _call(function: Any) -> Any:
     return lambda _options: function()
+
+
+def _route_sockets(_options: RunOptions) -> None:
+    hardening.build_inside_the_door(sockets.route_sockets)
 
 
 def _return_memory(_options: RunOptions) -> None:
@@ -172,6 +176,16 @@ PATCHES: tuple[Patch, ...] = (
         _LEAN,
         _call(lean_io.install_service_task),
         ((engineio.async_server.AsyncServer._service_task, lean_io.REPLACED["service task"][1]),),
+    ),
+    Patch(
+        "socket-route",
+        "starlette/fastapi middleware stack, for websockets under /_nicegui_ws",
+        "built stack wrapped inside the per-address limits; off while a middleware may act on websockets",
+        "fastapi 0.165.0, starlette 1.10.0, " + _NICEGUI,
+        "MEASURING",
+        "bench/results/ab-socket-route.md",
+        _route_sockets,
+        sockets.UPSTREAM,
     ),
     Patch(
         "no-deflate",

@@ -20,7 +20,13 @@ from serving.headers import SecurityHeaders
 from serving.limits import AddressLimits, OpenSockets, address_key
 from serving.settings import ServingSettings
 
-__all__ = ["UNCONNECTED_PAGE_SECONDS", "forget_unconnected_pages", "guard_socket_events", "guard_the_door"]
+__all__ = [
+    "UNCONNECTED_PAGE_SECONDS",
+    "build_inside_the_door",
+    "forget_unconnected_pages",
+    "guard_socket_events",
+    "guard_the_door",
+]
 
 log = logging.getLogger(__name__)
 
@@ -183,16 +189,35 @@ def guard_the_door(settings: ServingSettings, web_app: Starlette | None = None) 
     )
     # Installed again (NiceGUI's simulated users run main.py per test), it replaces itself.
     build = getattr(web_app.build_middleware_stack, "_unguarded", web_app.build_middleware_stack)
+    inside: list[Callable[[ASGIApp], ASGIApp]] = []
 
     def build_guarded() -> ASGIApp:
-        limits.app = build()
+        stack = build()
+        for wrap in inside:
+            stack = wrap(stack)
+        limits.app = stack
         return SecurityHeaders(limits)
 
     build_guarded._unguarded = build  # type: ignore[attr-defined]
+    build_guarded._inside = inside  # type: ignore[attr-defined]
     web_app.build_middleware_stack = build_guarded  # type: ignore[method-assign]
     if open_sockets is not None:
         _count_open_sockets(open_sockets)
     return limits
+
+
+def build_inside_the_door(wrap: Callable[[ASGIApp], ASGIApp], web_app: Starlette | None = None) -> None:
+    """Have ``wrap`` put around the app's own stack when it is built: inside the limits and the headers.
+
+    For tuning that changes how requests reach the app: whatever it does, every request has met
+    the limits first. Call after :func:`guard_the_door` and before the app serves.
+    """
+    web_app = core.app if web_app is None else web_app
+    inside = getattr(web_app.build_middleware_stack, "_inside", None)
+    if inside is None or web_app.middleware_stack is not None:
+        raise RuntimeError("build_inside_the_door needs guard_the_door first, before the app serves")
+    if wrap not in inside:
+        inside.append(wrap)
 
 
 async def _not_built(scope: Any, receive: Any, send: Any) -> None:
