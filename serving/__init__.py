@@ -182,7 +182,7 @@ PATCHES: tuple[Patch, ...] = (
         "starlette/fastapi middleware stack, for websockets under /_nicegui_ws",
         "built stack wrapped inside the per-address limits; off while a middleware may act on websockets",
         "fastapi 0.165.0, starlette 1.10.0, " + _NICEGUI,
-        "MEASURING",
+        "each socket past a dozen suspended layers and their per-frame wrappers: 2.8 % CPU per move, 4.9 KiB a browser",
         "bench/results/ab-socket-route.md",
         _route_sockets,
         sockets.UPSTREAM,
