@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 from pathlib import Path
@@ -52,3 +53,20 @@ async def test_tuning_off_serves_on_stock_nicegui_and_keeps_the_hardening(tmp_pa
     assert "server tuning off:" in log
     assert log.count("NOT installed (SERVER_TUNING=off)") == len(PATCHES)
     assert "Traceback" not in log
+
+
+def test_the_game_imports_nothing_from_serving() -> None:
+    """ui/, games/ and engine/ run on stock NiceGUI: only main.py enters the layer."""
+    root = Path(__file__).resolve().parents[2]
+    importing = []
+    for package in ("ui", "games", "engine"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                if any(name == "serving" or name.startswith("serving.") for name in names):
+                    importing.append(str(path.relative_to(root)))
+    assert importing == []
+    main = (root / "main.py").read_text(encoding="utf-8")
+    assert main.count("serving.install(") == 1
