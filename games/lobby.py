@@ -31,7 +31,7 @@ from games.errors import GameError, GameNotFoundError
 from games.hub import PRESENCE_TTL, GameHub, LiveGame
 from games.model import GameRecord, Mode, Role, new_id, new_key
 from games.ratelimit import RateLimiter
-from games.store import MemoryStore, Store
+from games.store import MemoryStore
 
 __all__ = [
     "LIST_LIMIT",
@@ -47,7 +47,6 @@ __all__ = [
     "SeatTakenError",
     "Ticket",
     "WatchableGame",
-    "open_lobby_store",
     "player_name",
     "waited_text",
 ]
@@ -277,25 +276,6 @@ class MemoryLobbyStore(LobbyStore):
         for game_id in ended:
             self._open.pop(game_id, None)
             self._live.pop(game_id, None)
-
-
-def open_lobby_store(store: Store) -> LobbyStore:
-    """The lobby that keeps its queue and lists beside ``store``'s games."""
-    if isinstance(store, MemoryStore):
-        return MemoryLobbyStore(store)
-    from games.sqlite_store import SQLiteStore
-
-    if isinstance(store, SQLiteStore):
-        from games.sqlite_lobby import SQLiteLobbyStore
-
-        return SQLiteLobbyStore(store)
-    from games.redis_store import RedisStore
-
-    if isinstance(store, RedisStore):
-        from games.redis_lobby import RedisLobbyStore
-
-        return RedisLobbyStore(store)
-    raise TypeError(f"no lobby for a {type(store).__name__}")
 
 
 PairedCallback = Callable[[LiveGame], None]

@@ -12,10 +12,10 @@ from nicegui import app, background_tasks
 
 from games.computer import Analyst, ComputerPlayer
 from games.hub import GameHub
-from games.lobby import Lobby, open_lobby_store
+from games.lobby import Lobby
 from games.settings import Settings
 from games.store import Store
-from games.stores import open_store
+from games.stores import open_lobby_store, open_store
 from ui import pages
 from ui.errors import add_error_pages
 from ui.names import add_name_route

@@ -14,11 +14,12 @@ import pytest
 from engine.connect4 import GameOverError, Player
 from games.errors import NotAllowedError, SpectatorError
 from games.hub import PRESENCE_TTL, GameEvent, GameHub, LiveGame
-from games.lobby import TICKET_KEPT, TICKET_STALE, Lobby, NotOpenError, SeatTakenError, Ticket, open_lobby_store
+from games.lobby import TICKET_KEPT, TICKET_STALE, Lobby, NotOpenError, SeatTakenError, Ticket
 from games.model import GameRecord, Mode, Role, new_id, new_key
 from games.ratelimit import RateLimitedError, RateLimiter
 from games.sqlite_store import SQLiteStore
 from games.store import MemoryStore, Store
+from games.stores import open_lobby_store
 
 
 class Place:

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from games.hub import GameHub, LiveGame
-from games.lobby import TICKET_KEPT, TICKET_STALE, Lobby, Ticket, open_lobby_store
+from games.lobby import TICKET_KEPT, TICKET_STALE, Lobby, Ticket
 from games.model import Role
 from games.redis_lobby import RedisLobbyStore
 from games.redis_store import RedisStore
+from games.stores import open_lobby_store
 from tests.redis_fixtures import RedisServer, eventually
 
 
