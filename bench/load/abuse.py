@@ -46,8 +46,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
+from backend import NiceGUIBackend  # noqa: E402
 from harness import RESULTS, Match, RunConfig, log_problems, run_benchmark, use_fast_loop  # noqa: E402
-from loadgen import NiceGUIBackend, start_app, warm_up  # noqa: E402
+from loadgen import start_app, warm_up  # noqa: E402
 
 from engine.connect4 import Connect4, Connect4Error  # noqa: E402
 from wireclient import Browser, Tally, label_of  # noqa: E402

@@ -42,6 +42,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from backend import NiceGUIBackend
 from harness import (
     SETTLE_SECONDS,
     LoopLag,
@@ -276,7 +277,6 @@ def worker_main(conn: Connection, plan: WorkerPlan) -> None:
 
 
 async def _worker(channel: Channel, plan: WorkerPlan) -> None:
-    from loadgen import NiceGUIBackend  # loadgen imports this module
 
     config = plan.config
     tally = Tally()
