@@ -25,12 +25,14 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from serving.limits import SOCKET_PATH
+
 __all__ = ["SOCKET_PREFIX", "SocketRoute", "acting_on_websockets", "route_sockets"]
 
 log = logging.getLogger(__name__)
 
-SOCKET_PREFIX = "/_nicegui_ws"
-"""Where NiceGUI mounts its Socket.IO app (``app.mount('/_nicegui_ws/', sio_app)``)."""
+SOCKET_PREFIX = SOCKET_PATH.rstrip("/")
+"""Where NiceGUI mounts its Socket.IO app (``app.mount('/_nicegui_ws/', sio_app)``), as the limits know it."""
 
 # SessionMiddleware does read a socket's cookie into its scope, but nothing behind the mount reads
 # it: NiceGUI's storage keys on the page's HTTP request, which the handshake already found.

@@ -277,7 +277,6 @@ def worker_main(conn: Connection, plan: WorkerPlan) -> None:
 
 
 async def _worker(channel: Channel, plan: WorkerPlan) -> None:
-
     config = plan.config
     tally = Tally()
     lag = LoopLag()
